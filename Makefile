@@ -1,0 +1,51 @@
+# The README's two commands are `make run` and `make test`; the rest are helpers.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app app
+CATALOGS := $(wildcard council/translations/*/LC_MESSAGES/messages.po)
+COMPILED := $(CATALOGS:.po=.mo)
+
+.PHONY: run test install translations extract update-catalogs lint clean
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/activate
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+# Compiled catalogs are build products (not committed): rebuilt whenever a .po changes.
+%.mo: %.po $(VENV)/.installed
+	$(BIN)/pybabel compile --use-fuzzy=false -i $< -o $@ 2>/dev/null || $(BIN)/pybabel compile -i $< -o $@
+
+translations: $(COMPILED)
+
+run: install translations
+	$(FLASK) db upgrade
+	$(FLASK) council seed-demo --if-empty
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+# SQLite always; PostgreSQL too when TEST_DATABASE_URL is set (.ci/run sets it).
+test: install translations
+	$(BIN)/python -m pytest -n 2 --dist loadfile
+	@if [ -n "$$TEST_DATABASE_URL" ]; then \
+		echo "== again on PostgreSQL ($$TEST_DATABASE_URL)"; \
+		COUNCIL_TEST_DB=postgresql $(BIN)/python -m pytest -n 2 --dist loadfile; \
+	fi
+
+extract: install
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o council/translations/messages.pot --no-location --sort-output .
+
+update-catalogs: extract
+	$(BIN)/pybabel update -i council/translations/messages.pot -d council/translations --no-fuzzy-matching --ignore-obsolete
+
+lint: install
+	$(BIN)/python -m pip install --quiet ruff
+	$(BIN)/ruff check council tests
+
+clean:
+	rm -rf $(VENV) instance/*.db* $(COMPILED)

@@ -1,0 +1,61 @@
+"""Council (邻里议事厅): the application factory."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask
+from flask_babel import lazy_gettext as _l
+
+from council import errors, i18n
+from council.config import DEFAULT_SECRET, Config
+from council.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: type | None = None) -> Flask:
+    """Build the app: configuration, extensions, blueprints, error pages and commands."""
+    app = Flask(
+        __name__,
+        instance_path=str(ROOT / "instance"),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.from_object(config or Config)
+    os.makedirs(app.instance_path, exist_ok=True)
+    if os.environ.get("COUNCIL_ENV") == "production" and app.config["SECRET_KEY"] == DEFAULT_SECRET:
+        raise RuntimeError("Set SECRET_KEY: production refuses to start with the default key.")
+
+    db.init_app(app)
+    import council.models  # noqa: F401  (register every table before Alembic looks)
+
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = _l("Please sign in to see this page.")
+    login_manager.login_message_category = "info"
+    babel.init_app(app, locale_selector=i18n.get_locale, default_translation_directories="translations")
+    csrf.init_app(app)
+    limiter.init_app(app)
+    i18n.init_app(app)
+    errors.init_app(app)
+
+    from council.accounts.views import bp as accounts_bp
+    from council.activity.views import bp as activity_bp
+    from council.main.views import bp as main_bp
+    from council.membership.views import bp as membership_bp
+    from council.roles.views import bp as roles_bp
+    from council.territory.views import bp as territory_bp
+
+    for blueprint in (main_bp, accounts_bp, territory_bp, membership_bp, roles_bp, activity_bp):
+        app.register_blueprint(blueprint)
+
+    from council.permissions import Action, can, current_standing
+
+    app.jinja_env.globals.update(can=can, Action=Action, current_standing=current_standing)
+
+    from council.cli import council_cli
+
+    app.cli.add_command(council_cli)
+    return app

@@ -1,0 +1,74 @@
+"""Write and read activity records; each verb has one sentence, translated when shown."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import joinedload
+
+from council.accounts.models import User
+from council.activity.models import Activity
+from council.extensions import db
+from council.territory.models import Place
+
+VERBS = {
+    "membership.requested": _l("asked to join a household"),
+    "membership.approved": _l("approved a request to join a household"),
+    "membership.refused": _l("refused a request to join a household"),
+    "membership.withdrawn": _l("withdrew a request to join a household"),
+    "membership.ended": _l("recorded a move-out"),
+    "membership.representative": _l("named the household representative"),
+    "membership.registered": _l("registered a resident without an account"),
+    "membership.claim_code": _l("issued a one-time claim code"),
+    "account.claimed": _l("claimed their resident record with a code"),
+    "party.recorded": _l("recorded a party member of the branch"),
+    "party.ended": _l("ended a party member's attachment to the branch"),
+    "role.granted": _l("granted a role"),
+    "role.revoked": _l("revoked a role"),
+    "place.created": _l("created a place"),
+    "place.updated": _l("edited a place"),
+    "household.created": _l("added a household"),
+    "household.updated": _l("edited a household"),
+    "household.imported": _l("imported households"),
+}
+
+
+def record(actor: User | None, verb: str, place: Place | int, subject_type: str, subject_id: int,
+           target: User | None = None, detail: str | None = None) -> Activity:
+    """Add an activity record (the caller's transaction commits it with the change it describes)."""
+    if verb not in VERBS:
+        raise ValueError(f"unknown activity verb {verb!r}")
+    entry = Activity(
+        actor_id=actor.id if actor else None,
+        place_id=place if isinstance(place, int) else place.id,
+        verb=verb, subject_type=subject_type, subject_id=subject_id,
+        target_user_id=target.id if target else None,
+        detail=(detail or None) and detail[:500],
+    )
+    db.session.add(entry)
+    return entry
+
+
+def describe(entry: Activity) -> str:
+    return str(VERBS.get(entry.verb, entry.verb))
+
+
+def activity_beneath(place: Place, page: int, per_page: int):
+    """Activity at a place and every place beneath it, newest first, one page."""
+    query = (
+        sa.select(Activity)
+        .join(Place, Place.id == Activity.place_id)
+        .where(Place.path.startswith(place.path))
+        .options(joinedload(Activity.actor), joinedload(Activity.target_user), joinedload(Activity.place))
+        .order_by(Activity.id.desc())
+    )
+    return db.paginate(query, page=page, per_page=per_page, error_out=False)
+
+
+def activity_about(subject_type: str, subject_id: int, limit: int = 50) -> list[Activity]:
+    """The records about one item, newest first, for its own page."""
+    return list(db.session.scalars(
+        sa.select(Activity)
+        .where(Activity.subject_type == subject_type, Activity.subject_id == subject_id)
+        .options(joinedload(Activity.actor), joinedload(Activity.target_user))
+        .order_by(Activity.id.desc()).limit(limit)
+    ))

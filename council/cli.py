@@ -1,0 +1,91 @@
+"""`flask council ...`: demo data, household import, site administrators."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+import sqlalchemy as sa
+from flask.cli import AppGroup
+
+from council.accounts.models import User
+from council.demo import DEMO_PASSWORD, seed
+from council.accounts.services import PASSWORD_MIN, USERNAME_RE, normalise_username
+from council.extensions import db
+from council.territory.models import Place, PlaceKind
+from council.territory.services import check_household_rows, import_household_rows
+
+council_cli = AppGroup("council", help="Council administration commands.")
+
+
+@council_cli.command("seed-demo")
+@click.option("--if-empty", is_flag=True, help="Only seed when the database has no places yet.")
+def seed_demo(if_empty: bool) -> None:
+    """Build the demo street from the field notes (idempotent) and print the demo sign-ins."""
+    if if_empty and db.session.scalar(sa.select(sa.func.count(Place.id))):
+        click.echo("The database already has places; demo data not added.")
+        return
+    summary = seed()
+    db.session.commit()
+    click.echo(summary.describe())
+    click.echo("")
+    click.echo(f"Demo sign-ins (password for all: {DEMO_PASSWORD}):")
+    for username, who in summary.logins:
+        click.echo(f"  {username:<12} {who}")
+
+
+def _find_estate(ref: str) -> Place:
+    query = sa.select(Place).where(Place.kind == PlaceKind.ESTATE)
+    query = query.where(Place.id == int(ref)) if ref.isdigit() else query.where(Place.name == ref)
+    found = db.session.scalars(query).all()
+    if len(found) != 1:
+        raise click.ClickException(
+            f"No estate {ref!r}." if not found else f"Several estates are called {ref!r}; give its id.")
+    return found[0]
+
+
+@council_cli.command("import-households")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--estate", "estate_ref", required=True, help="The estate's id or exact name.")
+def import_households(csv_file: Path, estate_ref: str) -> None:
+    """Load an estate's households from CSV (building,unit,room,area[,tenure]); all rows or none."""
+    estate = _find_estate(estate_ref)
+    try:
+        text = csv_file.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise click.ClickException("The file is not UTF-8 text. Save it as CSV UTF-8 and try again.") from None
+    report = check_household_rows(estate, text)
+    if not report.ok:
+        for line, message in report.errors:
+            click.echo(f"line {line}: {message}", err=True)
+        raise click.ClickException(f"{len(report.errors)} bad row(s); nothing was imported.")
+    with click.progressbar(length=len(report.rows), label=f"Importing into {estate.name}",
+                           file=sys.stderr) as bar:
+        def progress(rows):
+            for row in rows:
+                yield row
+                bar.update(1)
+        import_household_rows(estate, report, None, progress=progress)
+    db.session.commit()
+    click.echo(f"Imported {report.households_created} households into {estate.name} "
+               f"({report.buildings_created} new buildings).")
+
+
+@council_cli.command("create-admin")
+@click.option("--username", required=True)
+@click.option("--name", "display_name", required=True, help="The name shown to others.")
+@click.password_option()
+def create_admin(username: str, display_name: str, password: str) -> None:
+    """Create a site administrator (who can add streets and grant every role)."""
+    username = normalise_username(username)
+    if not USERNAME_RE.match(username):
+        raise click.ClickException("Username: 3 to 32 letters, digits or _, starting with a letter.")
+    if len(password) < PASSWORD_MIN:
+        raise click.ClickException(f"The password must be at least {PASSWORD_MIN} characters.")
+    if db.session.scalar(sa.select(User.id).where(User.username == username)):
+        raise click.ClickException("This username is taken.")
+    user = User(username=username, display_name=display_name, is_site_admin=True)
+    user.set_password(password)
+    db.session.add(user)
+    db.session.commit()
+    click.echo(f"Site administrator {username} created.")

@@ -1,0 +1,66 @@
+"""Language choice and locale-aware formatting (times shown in Asia/Shanghai by default)."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
+
+from flask import current_app, has_request_context, request, session
+from flask_babel import format_datetime, format_decimal, get_locale as babel_locale
+from flask_login import current_user
+
+LANGUAGE_NAMES = {"zh_Hans": "简体中文", "zh_Hant": "繁體中文", "en": "English"}
+
+_TRADITIONAL_REGIONS = {"tw", "hk", "mo", "hant"}
+
+
+def negotiate(accepted: Iterable[str], default: str = "zh_Hans") -> str:
+    """Map browser language tags, best first, to one of our three languages."""
+    for tag in accepted:
+        parts = tag.replace("_", "-").lower().split("-")
+        if parts[0] == "en":
+            return "en"
+        if parts[0] == "zh":
+            return "zh_Hant" if _TRADITIONAL_REGIONS & set(parts[1:]) else "zh_Hans"
+    return default
+
+
+def get_locale() -> str:
+    """The account's language, else the one chosen this session, else the browser's, else zh_Hans."""
+    languages = current_app.config["LANGUAGES"]
+    if not has_request_context():  # commands and background work speak the default language
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
+    if current_user and current_user.is_authenticated and current_user.locale in languages:
+        return current_user.locale
+    chosen = session.get("lang")
+    if chosen in languages:
+        return chosen
+    return negotiate(request.accept_languages.values(), current_app.config["BABEL_DEFAULT_LOCALE"])
+
+
+def fmt_datetime(value, style: str = "medium") -> str:
+    return "" if value is None else format_datetime(value, style)
+
+
+def fmt_area_dm2(value: int | None) -> str:
+    """A floor area stored in dm², shown in m² with two decimals in the locale's format."""
+    if value is None:
+        return ""
+    return format_decimal(Decimal(value) / 100, format="#,##0.00")
+
+
+def current_locale_code() -> str:
+    """zh_Hans, zh_Hant or en: the language this page is shown in."""
+    locale = babel_locale()
+    return str(locale) if locale else "zh_Hans"
+
+
+def current_locale_tag() -> str:
+    """The BCP 47 tag for <html lang>: zh-Hans, zh-Hant or en."""
+    return current_locale_code().replace("_", "-")
+
+
+def init_app(app) -> None:
+    app.jinja_env.filters["datetime"] = fmt_datetime
+    app.jinja_env.filters["area"] = fmt_area_dm2
+    app.jinja_env.globals.update(LANGUAGE_NAMES=LANGUAGE_NAMES, current_locale_code=current_locale_code,
+                                 current_locale_tag=current_locale_tag)

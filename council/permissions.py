@@ -1,0 +1,138 @@
+"""May this person do this here? Roles held on a place count for every place beneath it.
+
+`allowed` is the pure rule (no Flask, no database) and is what the permission matrix tests.
+`can` and `require` load the signed-in person's standing once per request and apply it.
+"""
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from flask import abort, g
+from flask_login import current_user
+
+from council.extensions import db
+from council.membership.models import Membership, MembershipStatus
+from council.roles.models import Role, RoleGrant
+from council.territory.models import Household, Place, PlaceKind
+
+
+class Action(enum.StrEnum):
+    PLACE_VIEW = "place.view"  # open the estate or building page
+    RESIDENTS_VIEW = "residents.view"  # see who lives where, pending requests
+    RESIDENT_REGISTER = "residents.register"  # register people without a phone, move-outs, representatives
+    MEMBERSHIP_DECIDE = "membership.decide"  # approve or refuse a request to join a household
+    PARTY_MANAGE = "party.manage"  # record party members of the estate's branch
+    TERRITORY_MANAGE = "territory.manage"  # create and edit places and households beneath
+    ROLES_MANAGE = "roles.manage"  # grant and revoke roles beneath
+    ACTIVITY_VIEW = "activity.view"  # read the activity records of a place
+
+
+STAFF_ROLES = frozenset(Role)
+
+RULES: dict[Action, frozenset[Role]] = {
+    Action.PLACE_VIEW: STAFF_ROLES,
+    Action.RESIDENTS_VIEW: STAFF_ROLES,
+    Action.RESIDENT_REGISTER: STAFF_ROLES,
+    Action.MEMBERSHIP_DECIDE: frozenset({Role.BUILDING_LEADER, Role.ADMIN}),
+    Action.PARTY_MANAGE: frozenset({Role.BRANCH_SECRETARY, Role.ADMIN}),
+    Action.TERRITORY_MANAGE: frozenset({Role.ADMIN}),
+    Action.ROLES_MANAGE: frozenset({Role.ADMIN}),
+    Action.ACTIVITY_VIEW: STAFF_ROLES,
+}
+
+# Actions that an approved resident may take on their own building and estate, without any role.
+MEMBER_ACTIONS = frozenset({Action.PLACE_VIEW})
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What a person holds: roles on places, the places they belong to, and site administration."""
+
+    roles: frozenset[tuple[Role, int]] = field(default_factory=frozenset)
+    member_places: frozenset[int] = field(default_factory=frozenset)
+    site_admin: bool = False
+
+    @property
+    def is_staff(self) -> bool:
+        return self.site_admin or bool(self.roles)
+
+
+ANONYMOUS = Standing()
+
+
+def allowed(standing: Standing, action: Action, lineage: Sequence[int]) -> bool:
+    """True if `standing` permits `action` on the place whose ids from the top down are `lineage`."""
+    if not lineage:
+        return standing.site_admin
+    if standing.site_admin:
+        return True
+    if action in MEMBER_ACTIONS and lineage[-1] in standing.member_places:
+        return True
+    permitted = RULES[action]
+    ancestors = set(lineage)
+    return any(role in permitted and place_id in ancestors for role, place_id in standing.roles)
+
+
+def may_grant(standing: Standing, role: Role, lineage: Sequence[int]) -> bool:
+    """Administrators grant roles beneath them; an administrator's role only from strictly above."""
+    if role is Role.ADMIN:
+        return standing.site_admin or allowed(standing, Action.ROLES_MANAGE, lineage[:-1])
+    return allowed(standing, Action.ROLES_MANAGE, lineage)
+
+
+def load_standing(user_id: int, site_admin: bool = False) -> Standing:
+    """Read a person's live roles and approved memberships (two queries)."""
+    role_rows = db.session.execute(
+        sa.select(RoleGrant.role, RoleGrant.place_id, Place.kind, Place.parent_id)
+        .join(Place, Place.id == RoleGrant.place_id)
+        .where(RoleGrant.user_id == user_id, RoleGrant.revoked_at.is_(None))
+    ).all()
+    member_rows = db.session.execute(
+        sa.select(Household.building_id, Place.parent_id)
+        .select_from(Membership)
+        .join(Household, Household.id == Membership.household_id)
+        .join(Place, Place.id == Household.building_id)
+        .where(Membership.user_id == user_id, Membership.status == MembershipStatus.APPROVED)
+    ).all()
+    member_places: set[int] = set()
+    for building_id, estate_id in member_rows:
+        member_places.update((building_id, estate_id))
+    # A building leader also belongs to the estate their building is in.
+    for _role, place_id, kind, parent_id in role_rows:
+        if kind is PlaceKind.BUILDING and parent_id is not None:
+            member_places.add(parent_id)
+    return Standing(
+        roles=frozenset((role, place_id) for role, place_id, _k, _p in role_rows),
+        member_places=frozenset(member_places),
+        site_admin=site_admin,
+    )
+
+
+def current_standing() -> Standing:
+    """The signed-in person's standing, loaded once per request."""
+    if not current_user.is_authenticated:
+        return ANONYMOUS
+    if "standing" not in g:
+        g.standing = load_standing(current_user.id, current_user.is_site_admin)
+    return g.standing
+
+
+def can(action: Action | str, place: Place | None) -> bool:
+    """May the signed-in person take `action` on `place`? Exposed to templates."""
+    if place is None:
+        return current_standing().site_admin
+    return allowed(current_standing(), Action(action), place.lineage_ids)
+
+
+def require(action: Action | str, place: Place | None) -> None:
+    """Abort with 403 unless the signed-in person may take `action` on `place`."""
+    if not can(action, place):
+        abort(403)
+
+
+def places_with(action: Action, places: Iterable[Place]) -> list[Place]:
+    """The places among `places` on which the signed-in person may take `action`."""
+    return [p for p in places if can(action, p)]

@@ -1,0 +1,152 @@
+"""Place pages, and the administrators' pages that create and edit places and households."""
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from council.exceptions import Refused
+from council.extensions import db
+from council.main.services import overview_for
+from council.membership.services import count_pending_beneath
+from council.permissions import Action, can, require
+from council.roles.services import grants_page
+from council.territory import bp, services
+from council.territory.forms import HouseholdForm, PlaceForm
+from council.territory.models import CHILD_KINDS, PlaceKind, Tenure
+
+
+
+def _page() -> int:
+    return request.args.get("page", 1, type=int)
+
+
+@bp.get("/places")
+@login_required
+def places():
+    """The places the signed-in person serves (and, for site administrators, every street)."""
+    streets = services.children_page(None, _page(), current_app.config["PER_PAGE"]) \
+        if current_user.is_site_admin else None
+    return render_template("territory/places.html", overview=overview_for(current_user), streets=streets)
+
+
+@bp.get("/places/<int:place_id>")
+@login_required
+def place(place_id: int):
+    place = services.get_place_or_404(place_id)
+    require(Action.PLACE_VIEW, place)
+    per_page = current_app.config["PER_PAGE"]
+    children = services.children_page(place, _page(), per_page * 3) if place.kind is not PlaceKind.BUILDING else None
+    households = None
+    if place.kind is PlaceKind.BUILDING and can(Action.RESIDENTS_VIEW, place):
+        households = services.households_page(place, _page(), per_page * 3)
+    team = grants_page(place, 1, 50) if place.kind in (PlaceKind.ESTATE, PlaceKind.BUILDING) else None
+    pending = count_pending_beneath(place) if can(Action.RESIDENTS_VIEW, place) else 0
+    return render_template("territory/place.html", place=place, crumbs=services.ancestors(place),
+                           children=children, households=households, team=team, pending=pending,
+                           child_kinds=CHILD_KINDS[place.kind])
+
+
+@bp.route("/places/<int:place_id>/new/<kind>", methods=["GET", "POST"])
+@bp.route("/streets/new", methods=["GET", "POST"], defaults={"place_id": None, "kind": "street"})
+@login_required
+def new_place(place_id: int | None, kind: str):
+    parent = services.get_place_or_404(place_id) if place_id else None
+    try:
+        kind = PlaceKind(kind)
+    except ValueError:
+        abort(404)
+    require(Action.TERRITORY_MANAGE, parent)
+    form = PlaceForm()
+    if form.validate_on_submit():
+        try:
+            created = services.create_place(kind, form.name.data, parent, current_user, form.address.data)
+        except Refused as refusal:
+            db.session.rollback()
+            getattr(form, refusal.field or "name").errors.append(refusal.message)
+        else:
+            db.session.commit()
+            flash(_("%(name)s is created.", name=created.name), "success")
+            return redirect(url_for("territory.place", place_id=created.id))
+    return render_template("territory/place_form.html", form=form, parent=parent, kind=kind, place=None,
+                           crumbs=(services.ancestors(parent) + [parent]) if parent else []), \
+        400 if form.errors else 200
+
+
+@bp.route("/places/<int:place_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_place(place_id: int):
+    place = services.get_place_or_404(place_id)
+    require(Action.TERRITORY_MANAGE, place)
+    form = PlaceForm(obj=place)
+    if form.validate_on_submit():
+        try:
+            services.update_place(place, form.name.data, form.address.data, current_user)
+        except Refused as refusal:
+            db.session.rollback()
+            getattr(form, refusal.field or "name").errors.append(refusal.message)
+        else:
+            db.session.commit()
+            flash(_("Saved."), "success")
+            return redirect(url_for("territory.place", place_id=place.id))
+    return render_template("territory/place_form.html", form=form, parent=place.parent, kind=place.kind,
+                           place=place, crumbs=services.ancestors(place) + [place]), 400 if form.errors else 200
+
+
+def _household_form(**kwargs) -> HouseholdForm:
+    form = HouseholdForm(**kwargs)
+    form.tenure.choices = [(t.value, services.TENURE_LABELS[t]) for t in Tenure]
+    return form
+
+
+@bp.route("/places/<int:building_id>/households/new", methods=["GET", "POST"])
+@login_required
+def new_household(building_id: int):
+    building = services.get_place_or_404(building_id, PlaceKind.BUILDING)
+    require(Action.TERRITORY_MANAGE, building)
+    form = _household_form()
+    if form.validate_on_submit():
+        try:
+            household = services.create_household(building, form.unit.data, form.room.data,
+                                                  services.parse_area(form.area.data), Tenure(form.tenure.data),
+                                                  current_user)
+        except Refused as refusal:
+            db.session.rollback()
+            getattr(form, refusal.field or "area").errors.append(refusal.message)
+        else:
+            db.session.commit()
+            flash(_("Household %(label)s is added.", label=household.label), "success")
+            return redirect(url_for("territory.new_household", building_id=building.id))
+    return render_template("territory/household_form.html", form=form, building=building, household=None,
+                           crumbs=services.ancestors(building) + [building]), 400 if form.errors else 200
+
+
+@bp.route("/households/<int:household_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_household(household_id: int):
+    household = services.get_household_or_404(household_id)
+    building = household.building
+    require(Action.TERRITORY_MANAGE, building)
+    form = _household_form(obj=household, data=None if request.method == "POST" else {
+        "area": household.floor_area, "tenure": household.tenure.value})
+    if form.validate_on_submit():
+        try:
+            services.update_household(household, form.unit.data, form.room.data,
+                                      services.parse_area(form.area.data), Tenure(form.tenure.data), current_user)
+        except Refused as refusal:
+            db.session.rollback()
+            getattr(form, refusal.field or "area").errors.append(refusal.message)
+        else:
+            db.session.commit()
+            flash(_("Saved."), "success")
+            return redirect(url_for("territory.place", place_id=building.id))
+    return render_template("territory/household_form.html", form=form, building=building, household=household,
+                           crumbs=services.ancestors(building) + [building]), 400 if form.errors else 200
+
+
+@bp.app_template_global()
+def kind_label(kind: PlaceKind) -> str:
+    return str(services.KIND_LABELS[kind])
+
+
+@bp.app_template_global()
+def tenure_label(tenure: Tenure) -> str:
+    return str(services.TENURE_LABELS[tenure])

@@ -1,0 +1,96 @@
+"""Fixtures: one app per test session (SQLite file, or PostgreSQL when COUNCIL_TEST_DB=postgresql),
+tables emptied after every test, a client, and a `login` helper."""
+from __future__ import annotations
+
+import os
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from council import create_app
+from council.config import TestConfig
+from council.extensions import db
+from tests import factories
+
+
+def _postgres_url(worker: str) -> str:
+    """A database of its own for each xdist worker, created on the server named by TEST_DATABASE_URL."""
+    base = make_url(os.environ["TEST_DATABASE_URL"])
+    name = f"{base.database}_council_{worker}"
+    engine = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        exists = conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+        if not exists:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+def database_url(tmp_path_factory, worker: str) -> str:
+    if os.environ.get("COUNCIL_TEST_DB") == "postgresql":
+        return _postgres_url(worker)
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'council.db'}"
+
+
+@pytest.fixture(scope="session")
+def database_uri(tmp_path_factory, worker_id):
+    return database_url(tmp_path_factory, worker_id)
+
+
+@pytest.fixture(scope="session")
+def app(database_uri):
+    class Config(TestConfig):
+        SQLALCHEMY_DATABASE_URI = database_uri
+
+    application = create_app(Config)
+    with application.app_context():
+        db.drop_all()
+        db.create_all()
+    yield application
+    with application.app_context():
+        db.engine.dispose()
+
+
+def empty_tables(application) -> None:
+    with application.app_context():
+        db.session.remove()
+        tables = list(reversed(db.metadata.sorted_tables))
+        with db.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                names = ", ".join(f'"{t.name}"' for t in tables)
+                conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            else:
+                for table in tables:
+                    conn.execute(table.delete())
+
+
+@pytest.fixture(autouse=True)
+def _fresh_tables(request):
+    """Every test starts with empty tables (only for tests that use the app)."""
+    yield
+    if "app" in request.fixturenames:
+        empty_tables(request.getfixturevalue("app"))
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def world(app):
+    """The standard territory with people in every role (ids only; see factories.World)."""
+    with app.app_context():
+        return factories.build_world()
+
+
+@pytest.fixture
+def login(client):
+    """Sign the test client in as a username from the world (password factories.PASSWORD)."""
+    def sign_in(username: str):
+        client.post("/logout")
+        response = client.post("/login", data={"login": username, "password": factories.PASSWORD})
+        assert response.status_code == 302, f"could not sign in as {username}"
+        return client
+    return sign_in
