@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from flask.cli import AppGroup
 
 from council.accounts.models import User
-from council.demo import DEMO_PASSWORD, seed
 from council.accounts.services import PASSWORD_MIN, USERNAME_RE, normalise_username
+from council.demo import DEMO_PASSWORD, seed
 from council.extensions import db
 from council.territory.models import Place, PlaceKind
 from council.territory.services import check_household_rows, import_household_rows

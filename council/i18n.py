@@ -5,7 +5,8 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 from flask import current_app, has_request_context, request, session
-from flask_babel import format_datetime, format_decimal, get_locale as babel_locale
+from flask_babel import format_datetime, format_decimal
+from flask_babel import get_locale as babel_locale
 from flask_login import current_user
 
 LANGUAGE_NAMES = {"zh_Hans": "简体中文", "zh_Hant": "繁體中文", "en": "English"}

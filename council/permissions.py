@@ -101,7 +101,7 @@ def load_standing(user_id: int, site_admin: bool = False) -> Standing:
     for building_id, estate_id in member_rows:
         member_places.update((building_id, estate_id))
     # A building leader also belongs to the estate their building is in.
-    for _role, place_id, kind, parent_id in role_rows:
+    for _role, _place_id, kind, parent_id in role_rows:
         if kind is PlaceKind.BUILDING and parent_id is not None:
             member_places.add(parent_id)
     return Standing(

@@ -1,13 +1,13 @@
 """Account forms; labels and messages are translated lazily."""
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
 
 from council.accounts.services import PASSWORD_MIN, USERNAME_RE, normalise_mobile, normalise_username
+from council.forms import CouncilForm
 
 
-class SignUpForm(FlaskForm):
+class SignUpForm(CouncilForm):
     display_name = StringField(_l("Your name"), validators=[DataRequired(_l("Please enter your name.")),
                                                            Length(max=64)])
     mobile = StringField(_l("Mobile number"), validators=[Optional()], render_kw={"type": "tel",
@@ -39,7 +39,7 @@ class SignUpForm(FlaskForm):
         return ok
 
 
-class LoginForm(FlaskForm):
+class LoginForm(CouncilForm):
     login = StringField(_l("Mobile number or username"), validators=[
         DataRequired(_l("Please enter your mobile number or username.")), Length(max=64)])
     password = PasswordField(_l("Password"), validators=[DataRequired(_l("Please enter your password.")),
@@ -47,7 +47,7 @@ class LoginForm(FlaskForm):
     remember = BooleanField(_l("Keep me signed in on this device"))
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(CouncilForm):
     current = PasswordField(_l("Current password"), validators=[DataRequired(_l("Please enter your password.")),
                                                                 Length(max=128)])
     new = PasswordField(_l("New password"), validators=[

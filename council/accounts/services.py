@@ -15,8 +15,8 @@ from council.activity.services import record
 from council.exceptions import Refused
 from council.extensions import db
 from council.membership.models import Membership, MembershipStatus
-from council.territory.models import Household
 from council.sqltypes import utcnow
+from council.territory.models import Household
 
 USERNAME_RE = re.compile(r"^[a-z][a-z0-9_]{2,31}$")
 PASSWORD_MIN = 8

@@ -90,7 +90,7 @@ def account():
             form.current.errors.append(refusal.message)
         else:
             db.session.commit()
-            login_user(current_user)  # this device stays signed in with the new session version
+            login_user(current_user._get_current_object())  # this device stays signed in (new version)
             flash(_("Your password is changed. Other devices have been signed out."), "success")
             return redirect(url_for("accounts.account"))
     return render_template("accounts/account.html", form=form)

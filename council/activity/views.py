@@ -2,11 +2,10 @@
 from flask import current_app, render_template, request
 from flask_login import login_required
 
+from council.activity import bp
 from council.activity.services import activity_beneath, describe
 from council.permissions import Action, require
 from council.territory.services import get_place_or_404
-from council.activity import bp
-
 
 
 @bp.get("/places/<int:place_id>/activity")

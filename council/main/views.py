@@ -5,9 +5,8 @@ from flask import current_app, redirect, render_template, request, session, url_
 from flask_login import current_user
 
 from council.extensions import db
-from council.main.services import overview_for
 from council.main import bp
-
+from council.main.services import overview_for
 
 
 @bp.get("/")

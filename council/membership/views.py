@@ -7,14 +7,13 @@ from council.accounts.services import format_code, issue_claim_code
 from council.activity.services import describe, record
 from council.exceptions import Refused
 from council.extensions import db
-from council.membership import bp, services
 from council.forms import EmptyForm
+from council.membership import bp, services
 from council.membership.forms import DecisionForm, JoinForm, PartyMemberForm, RegisterResidentForm
 from council.membership.models import MembershipStatus, PartyMember, Relation
 from council.permissions import Action, can, require
 from council.territory import services as territory
 from council.territory.models import PlaceKind
-
 
 
 def _per_page() -> int:

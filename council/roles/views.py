@@ -14,7 +14,6 @@ from council.roles.models import Role
 from council.territory.services import ancestors, get_place_or_404
 
 
-
 def _form_for(place) -> GrantForm:
     form = GrantForm()
     form.role.choices = [(r.value, services.ROLE_LABELS[r]) for r in services.roles_for(place)

@@ -3,14 +3,15 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 import sqlalchemy as sa
 from flask import abort
-from sqlalchemy.orm import joinedload
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import joinedload
 
 from council.accounts.models import User
 from council.activity.services import record
@@ -124,20 +125,26 @@ def units_of(building: Place) -> list[str]:
     return sorted(units, key=natural_key)
 
 
+# Plain decimal notation only: Decimal() would also take "8_65" (865) and "1e3" from a spreadsheet.
+_AREA_TEXT = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
+
+
 def parse_area(text: str | Decimal) -> int:
     """Square metres (up to two decimals) as whole dm²; Refused when not a positive area."""
+    if not isinstance(text, Decimal) and not _AREA_TEXT.fullmatch(str(text).strip()):
+        raise Refused(_l("The floor area must be a number of square metres, e.g. 86.5."))
     try:
         value = Decimal(str(text).strip())
     except InvalidOperation:
         raise Refused(_l("The floor area must be a number of square metres, e.g. 86.5.")) from None
     if not value.is_finite() or value <= 0:
         raise Refused(_l("The floor area must be greater than zero."))
+    # Before quantize(), which raises InvalidOperation on values with more than 28 digits.
+    if value * 100 > MAX_AREA_DM2:
+        raise Refused(_l("This floor area is too large to be a household."))
     if value != value.quantize(Decimal("0.01")):
         raise Refused(_l("The floor area can have at most two decimals."))
-    dm2 = int(value * 100)
-    if dm2 > MAX_AREA_DM2:
-        raise Refused(_l("This floor area is too large to be a household."))
-    return dm2
+    return int(value * 100)
 
 
 def _household_key(unit: str, room: str) -> str:

@@ -11,8 +11,7 @@ from council.permissions import Action, can, require
 from council.roles.services import grants_page
 from council.territory import bp, services
 from council.territory.forms import HouseholdForm, PlaceForm
-from council.territory.models import CHILD_KINDS, PlaceKind, Tenure
-
+from council.territory.models import CHILD_KINDS, PARENT_KINDS, PlaceKind, Tenure
 
 
 def _page() -> int:
@@ -49,11 +48,13 @@ def place(place_id: int):
 @bp.route("/streets/new", methods=["GET", "POST"], defaults={"place_id": None, "kind": "street"})
 @login_required
 def new_place(place_id: int | None, kind: str):
-    parent = services.get_place_or_404(place_id) if place_id else None
+    parent = services.get_place_or_404(place_id) if place_id is not None else None
     try:
         kind = PlaceKind(kind)
     except ValueError:
         abort(404)
+    if (parent.kind if parent else None) not in PARENT_KINDS[kind]:
+        abort(404)  # no such page: a building under a community, a street under a street...
     require(Action.TERRITORY_MANAGE, parent)
     form = PlaceForm()
     if form.validate_on_submit():
