@@ -36,7 +36,11 @@ def seed_demo(if_empty: bool) -> None:
 
 def _find_estate(ref: str) -> Place:
     query = sa.select(Place).where(Place.kind == PlaceKind.ESTATE)
-    query = query.where(Place.id == int(ref)) if ref.isdigit() else query.where(Place.name == ref)
+    # isdecimal, not isdigit: int("²") fails. Ids beyond 64 bits overflow SQLite's INTEGER: no such estate.
+    if ref.isdecimal():
+        query = query.where(Place.id == int(ref)) if int(ref) < 2**63 else query.where(sa.false())
+    else:
+        query = query.where(Place.name == ref)
     found = db.session.scalars(query).all()
     if len(found) != 1:
         raise click.ClickException(

@@ -229,6 +229,12 @@ def check_household_rows(estate: Place, text: str) -> ImportReport:
             "Missing: %(missing)s. Unknown: %(unknown)s.",
             missing=", ".join(missing) or "-", unknown=", ".join(unknown) or "-"))))
         return report
+    # DictReader would silently keep the last of two "area" columns.
+    repeated = sorted({c for c in header if header.count(c) > 1})
+    if repeated:
+        report.errors.append((1, str(_l("These columns appear more than once: %(cols)s.",
+                                        cols=", ".join(repeated)))))
+        return report
     reader.fieldnames = header
     existing = set(db.session.execute(
         sa.select(Place.name, Household.unit, Household.room)

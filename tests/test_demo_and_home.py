@@ -1,0 +1,60 @@
+"""Demo data (idempotent, every role, printed sign-ins) and what the home page shows."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from council.accounts.models import User
+from council.demo import DEMO_PASSWORD
+from council.extensions import db
+from council.membership.models import Membership
+from council.roles.models import Role, RoleGrant
+from council.territory.models import Household, Place, PlaceKind
+
+
+def counts(app):
+    with app.app_context():
+        return tuple(db.session.scalar(sa.select(sa.func.count()).select_from(model))
+                     for model in (Place, Household, User, Membership, RoleGrant))
+
+
+def test_seed_demo_is_idempotent_and_complete(app):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["council", "seed-demo"])
+    assert result.exit_code == 0, result.output
+    assert "secretary" in result.output and DEMO_PASSWORD in result.output
+    first = counts(app)
+    assert first[1] > 5000  # 青和居 alone has about 5,200 households
+    again = runner.invoke(args=["council", "seed-demo"])
+    assert again.exit_code == 0 and "already present" in again.output
+    assert counts(app) == first
+    assert "not added" in runner.invoke(args=["council", "seed-demo", "--if-empty"]).output
+    with app.app_context():
+        held = set(db.session.scalars(sa.select(RoleGrant.role)))
+        assert held == set(Role)
+        names = set(db.session.scalars(sa.select(Place.name).where(Place.kind == PlaceKind.ESTATE)))
+        assert {"化肥厂小区", "香林美域", "翰林学苑", "青和居", "送变电家园"} <= names
+        qinghe = db.session.scalar(sa.select(Place).where(Place.name == "青和居"))
+        assert db.session.scalar(sa.select(sa.func.count(Place.id)).where(Place.parent_id == qinghe.id)) == 19
+
+
+def test_demo_logins_work(app, client):
+    app.test_cli_runner().invoke(args=["council", "seed-demo"])
+    response = client.post("/login", data={"login": "resident", "password": DEMO_PASSWORD})
+    assert response.status_code == 302
+    assert "化肥厂小区" in client.get("/").text
+
+
+def test_home_for_a_newcomer_points_to_joining(world, login):
+    page = login("newcomer").get("/").text
+    assert "/join" in page
+
+
+def test_home_for_staff_lists_roles(world, login):
+    page = login("leader").get("/").text
+    assert f"/places/{world.b1}" in page
+
+
+def test_site_admin_creates_a_street(app, world, login):
+    client = login("siteadmin")
+    assert client.post("/streets/new", data={"name": "工人村街道"}).status_code == 302
+    assert login("street_admin").post("/streets/new", data={"name": "另一个街道"}).status_code == 403
