@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 from flask_babel import lazy_gettext as _l
 
 from council import errors, i18n
@@ -12,6 +13,14 @@ from council.config import DEFAULT_SECRET, Config
 from council.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>` in URLs: a database id, so nothing above a signed 64-bit integer (404, not a crash)."""
+
+    def __init__(self, map, *args, **kwargs):  # noqa: A002  (werkzeug's signature)
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def create_app(config: type | None = None) -> Flask:
@@ -23,6 +32,7 @@ def create_app(config: type | None = None) -> Flask:
         static_folder=str(ROOT / "static"),
     )
     app.config.from_object(config or Config)
+    app.url_map.converters["int"] = IdConverter
     os.makedirs(app.instance_path, exist_ok=True)
     if os.environ.get("COUNCIL_ENV") == "production" and app.config["SECRET_KEY"] == DEFAULT_SECRET:
         raise RuntimeError("Set SECRET_KEY: production refuses to start with the default key.")

@@ -113,3 +113,10 @@ def test_server_error_page(database_uri):
 
     response = app.test_client().get("/__boom", headers={"Accept-Language": "en"})
     assert response.status_code == 500 and "Something went wrong on our side" in response.text
+
+
+def test_huge_ids_are_not_found(world, login):
+    client = login("siteadmin")
+    for url in ("/places/99999999999999999999999", "/households/9223372036854775808",
+                "/places/9223372036854775807"):
+        assert client.get(url).status_code == 404, url
