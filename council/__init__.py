@@ -16,10 +16,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 class IdConverter(IntegerConverter):
-    """`<int:...>` in URLs: a database id, so nothing above a signed 64-bit integer (404, not a crash)."""
+    """`<int:...>` in URLs: a database id (INTEGER), so nothing above 2³¹-1: a 404, not a crash."""
 
     def __init__(self, map, *args, **kwargs):  # noqa: A002  (werkzeug's signature)
-        kwargs.setdefault("max", 2**63 - 1)
+        kwargs.setdefault("max", 2**31 - 1)
         super().__init__(map, *args, **kwargs)
 
 

@@ -5,7 +5,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 from flask import current_app, has_request_context, request, session
-from flask_babel import format_datetime, format_decimal
+from flask_babel import format_date, format_datetime, format_decimal, format_time
 from flask_babel import get_locale as babel_locale
 from flask_login import current_user
 
@@ -38,8 +38,13 @@ def get_locale() -> str:
     return negotiate(request.accept_languages.values(), current_app.config["BABEL_DEFAULT_LOCALE"])
 
 
-def fmt_datetime(value, style: str = "medium") -> str:
-    return "" if value is None else format_datetime(value, style)
+def fmt_datetime(value, style: str = "minutes") -> str:
+    """A time in the viewer's zone and language; "minutes" (default) is date, hour and minute."""
+    if value is None:
+        return ""
+    if style == "minutes":
+        return f"{format_date(value, 'medium')} {format_time(value, 'short')}"
+    return format_datetime(value, style)
 
 
 def fmt_area_dm2(value: int | None) -> str:

@@ -2,6 +2,7 @@
 
 
 def test_home_anonymous(client):
+    client.environ_base.pop("HTTP_ACCEPT_LANGUAGE")  # no preference at all: Simplified Chinese
     response = client.get("/")
     assert response.status_code == 200
     assert "<html lang=\"zh-Hans\"" in response.text

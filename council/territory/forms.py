@@ -10,7 +10,7 @@ from council.territory.models import Tenure
 
 
 class PlaceForm(CouncilForm):
-    name = StringField(_l("Name"), validators=[DataRequired(_l("Please enter a name.")), Length(max=100)])
+    name = StringField(_l("Name of the place"), validators=[DataRequired(_l("Please enter a name.")), Length(max=100)])
     address = StringField(_l("Address (optional)"), validators=[Optional(), Length(max=200)])
 
 

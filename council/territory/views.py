@@ -34,13 +34,16 @@ def place(place_id: int):
     require(Action.PLACE_VIEW, place)
     per_page = current_app.config["PER_PAGE"]
     children = services.children_page(place, _page(), per_page * 3) if place.kind is not PlaceKind.BUILDING else None
-    households = None
+    households, units, unit = None, [], None
     if place.kind is PlaceKind.BUILDING and can(Action.RESIDENTS_VIEW, place):
-        households = services.households_page(place, _page(), per_page * 3)
+        units = services.units_of(place)
+        unit = request.args.get("unit") if request.args.get("unit") in units else (units[0] if units else None)
+        households = services.households_page(place, _page(), per_page * 3, unit=unit)
     team = grants_page(place, 1, 50) if place.kind in (PlaceKind.ESTATE, PlaceKind.BUILDING) else None
     pending = count_pending_beneath(place) if can(Action.RESIDENTS_VIEW, place) else 0
     return render_template("territory/place.html", place=place, crumbs=services.ancestors(place),
-                           children=children, households=households, team=team, pending=pending,
+                           children=children, households=households, units=units, unit=unit, team=team,
+                           pending=pending,
                            child_kinds=CHILD_KINDS[place.kind])
 
 
