@@ -77,3 +77,14 @@ def test_revoke(app, world, login):
 def test_roles_page_lists_holders(world, login):
     page = login("community_admin").get(f"/places/{world.estate}/roles").text
     assert "secretary" in page and "team" in page and "estate_admin" in page
+
+
+def test_revoke_button_only_where_allowed(app, world, login):
+    with app.app_context():
+        admin_grant = db.session.scalar(sa.select(RoleGrant.id).where(
+            RoleGrant.user_id == world.users["estate_admin"]))
+        team_grant = db.session.scalar(sa.select(RoleGrant.id).where(RoleGrant.user_id == world.users["team"]))
+    page = login("estate_admin").get(f"/places/{world.estate}/roles").text
+    assert f"/roles/{team_grant}/revoke" in page and f"/roles/{admin_grant}/revoke" not in page
+    page = login("community_admin").get(f"/places/{world.estate}/roles").text
+    assert f"/roles/{admin_grant}/revoke" in page

@@ -70,5 +70,11 @@ def revoke(grant_id: int):
 
 
 @bp.app_template_global()
+def may_revoke(grant) -> bool:
+    """Whether the signed-in person may take this role away (the same rule as granting it)."""
+    return may_grant(current_standing(), grant.role, grant.place.lineage_ids)
+
+
+@bp.app_template_global()
 def role_label(role: Role) -> str:
     return str(services.ROLE_LABELS[role])
