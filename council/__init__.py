@@ -5,8 +5,8 @@ import os
 from pathlib import Path
 
 from flask import Flask
-from werkzeug.routing import IntegerConverter
 from flask_babel import lazy_gettext as _l
+from werkzeug.routing import IntegerConverter
 
 from council import errors, i18n
 from council.config import DEFAULT_SECRET, Config

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from flask.cli import AppGroup
 
 from council.accounts.models import User
@@ -36,9 +37,9 @@ def seed_demo(if_empty: bool) -> None:
 
 def _find_estate(ref: str) -> Place:
     query = sa.select(Place).where(Place.kind == PlaceKind.ESTATE)
-    # isdecimal, not isdigit: int("²") fails. Ids beyond 64 bits overflow SQLite's INTEGER: no such estate.
+    # isdecimal, not isdigit: int("²") fails. Ids are INTEGER: a larger number is no estate, not a crash.
     if ref.isdecimal():
-        query = query.where(Place.id == int(ref)) if int(ref) < 2**63 else query.where(sa.false())
+        query = query.where(Place.id == int(ref)) if int(ref) < 2**31 else query.where(sa.false())
     else:
         query = query.where(Place.name == ref)
     found = db.session.scalars(query).all()
@@ -70,7 +71,12 @@ def import_households(csv_file: Path, estate_ref: str) -> None:
                 yield row
                 bar.update(1)
         import_household_rows(estate, report, None, progress=progress)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise click.ClickException("Households were added to this estate while importing; nothing was "
+                                   "imported. Run the command again to see which rows now clash.") from None
     click.echo(f"Imported {report.households_created} households into {estate.name} "
                f"({report.buildings_created} new buildings).")
 

@@ -26,3 +26,9 @@ class CouncilForm(FlaskForm):
 
 class EmptyForm(CouncilForm):
     """CSRF for one-button POST forms (approve, revoke, withdraw...)."""
+
+
+def show_refusal(form: CouncilForm, refusal, default: str) -> None:
+    """Show a service's refusal under the field it names, or under `default` if the form has no such field."""
+    field = form._fields.get(refusal.field or "") or form._fields[default]
+    field.errors = [*field.errors, refusal.message]

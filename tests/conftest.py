@@ -6,9 +6,8 @@ import os
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
-
 from flask.testing import FlaskClient
+from sqlalchemy.engine import make_url
 
 from council import create_app
 from council.config import TestConfig

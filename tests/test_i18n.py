@@ -20,7 +20,8 @@ def extracted(tmp_path_factory):
     """The messages in the code and templates right now (not a committed, possibly stale, .pot)."""
     pot = tmp_path_factory.mktemp("i18n") / "messages.pot"
     subprocess.run([sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg",
-                    "-k", "_l", "-k", "lazy_gettext", "--ignore-dirs", ".* __pycache__", "--no-location", "-o", str(pot), "council", "templates"],
+                    "-k", "_l", "-k", "lazy_gettext", "--ignore-dirs", ".* __pycache__", "--no-location",
+                    "-o", str(pot), "council", "templates"],
                    cwd=ROOT, check=True, capture_output=True)
     with pot.open("rb") as handle:
         return {m.id for m in read_po(handle) if m.id}

@@ -7,6 +7,7 @@ from council.accounts import bp, services
 from council.accounts.forms import ChangePasswordForm, LoginForm, SignUpForm
 from council.exceptions import Refused
 from council.extensions import db, limiter, login_manager
+from council.forms import show_refusal
 from council.i18n import get_locale
 from council.main.views import safe_next
 
@@ -37,7 +38,7 @@ def signup():
                 locale=str(get_locale()), claim_code=form.claim_code.data or None)
         except Refused as refusal:
             db.session.rollback()
-            getattr(form, refusal.field or "mobile").errors.append(refusal.message)
+            show_refusal(form, refusal, "mobile")
         else:
             db.session.commit()
             session.clear()

@@ -6,7 +6,7 @@ from flask_login import current_user, login_required
 from council.accounts.services import find_by_login
 from council.exceptions import Refused
 from council.extensions import db
-from council.forms import EmptyForm
+from council.forms import EmptyForm, show_refusal
 from council.permissions import Action, current_standing, may_grant, require
 from council.roles import bp, services
 from council.roles.forms import GrantForm
@@ -38,7 +38,7 @@ def place_roles(place_id: int):
                 services.grant(person, Role(form.role.data), place, current_user, form.duty.data)
             except Refused as refusal:
                 db.session.rollback()
-                getattr(form, refusal.field or "role").errors.append(refusal.message)
+                show_refusal(form, refusal, "role")
             else:
                 db.session.commit()
                 flash(_("%(name)s is now %(role)s of %(place)s.", name=person.display_name,

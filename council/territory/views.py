@@ -5,6 +5,7 @@ from flask_login import current_user, login_required
 
 from council.exceptions import Refused
 from council.extensions import db
+from council.forms import show_refusal
 from council.main.services import overview_for
 from council.membership.services import count_pending_beneath
 from council.permissions import Action, can, require
@@ -65,7 +66,7 @@ def new_place(place_id: int | None, kind: str):
             created = services.create_place(kind, form.name.data, parent, current_user, form.address.data)
         except Refused as refusal:
             db.session.rollback()
-            getattr(form, refusal.field or "name").errors.append(refusal.message)
+            show_refusal(form, refusal, "name")
         else:
             db.session.commit()
             flash(_("%(name)s is created.", name=created.name), "success")
@@ -86,7 +87,7 @@ def edit_place(place_id: int):
             services.update_place(place, form.name.data, form.address.data, current_user)
         except Refused as refusal:
             db.session.rollback()
-            getattr(form, refusal.field or "name").errors.append(refusal.message)
+            show_refusal(form, refusal, "name")
         else:
             db.session.commit()
             flash(_("Saved."), "success")
@@ -114,7 +115,7 @@ def new_household(building_id: int):
                                                   current_user)
         except Refused as refusal:
             db.session.rollback()
-            getattr(form, refusal.field or "area").errors.append(refusal.message)
+            show_refusal(form, refusal, "area")
         else:
             db.session.commit()
             flash(_("Household %(label)s is added.", label=household.label), "success")
@@ -137,7 +138,7 @@ def edit_household(household_id: int):
                                       services.parse_area(form.area.data), Tenure(form.tenure.data), current_user)
         except Refused as refusal:
             db.session.rollback()
-            getattr(form, refusal.field or "area").errors.append(refusal.message)
+            show_refusal(form, refusal, "area")
         else:
             db.session.commit()
             flash(_("Saved."), "success")
