@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from flask.cli import AppGroup
+from sqlalchemy.exc import IntegrityError
 
 from council.accounts.models import User
 from council.accounts.services import PASSWORD_MIN, USERNAME_RE, normalise_username
