@@ -88,3 +88,10 @@ def test_revoke_button_only_where_allowed(app, world, login):
     assert f"/roles/{team_grant}/revoke" in page and f"/roles/{admin_grant}/revoke" not in page
     page = login("community_admin").get(f"/places/{world.estate}/roles").text
     assert f"/roles/{admin_grant}/revoke" in page
+
+
+def test_activity_names_the_role_in_the_readers_language(world, login):
+    client = login("estate_admin")
+    client.post(f"/places/{world.b2}/roles", data={"person": "resident", "role": "building_leader"})
+    assert "(Building leader)" in client.get(f"/places/{world.estate}/activity").text
+    assert "(楼栋长)" in client.get(f"/places/{world.estate}/activity", headers={"Accept-Language": "zh-CN"}).text

@@ -1,6 +1,8 @@
 """Write and read activity records; each verb has one sentence, translated when shown."""
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload
@@ -48,8 +50,25 @@ def record(actor: User | None, verb: str, place: Place | int, subject_type: str,
     return entry
 
 
+# Details stored as codes (a role, a status) and shown in the reader's language: verb → {code: label}.
+_DETAIL_LABELS: dict[str, Mapping] = {}
+
+
+def register_detail_labels(verbs: Iterable[str], labels: Mapping) -> None:
+    """Let an area say how the codes it stores in `detail` read, e.g. "building_leader" → "Building leader"."""
+    for verb in verbs:
+        _DETAIL_LABELS[verb] = labels
+
+
 def describe(entry: Activity) -> str:
     return str(VERBS.get(entry.verb, entry.verb))
+
+
+def describe_detail(entry: Activity) -> str:
+    """The record's detail in the reader's language where it is a code, else as written."""
+    labels = _DETAIL_LABELS.get(entry.verb, {})
+    label = labels.get(entry.detail) if entry.detail else None
+    return str(label) if label is not None else (entry.detail or "")
 
 
 def activity_beneath(place: Place, page: int, per_page: int):

@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload
 
 from council.accounts.models import User
-from council.activity.services import record
+from council.activity.services import record, register_detail_labels
 from council.exceptions import Refused
 from council.extensions import db
 from council.roles.models import ROLE_PLACE_KINDS, Role, RoleGrant
@@ -22,6 +22,7 @@ ROLE_LABELS = {
     Role.COMMITTEE_MEMBER: _l("Community committee member"),
     Role.ADMIN: _l("Administrator"),
 }
+register_detail_labels(("role.granted", "role.revoked"), {role.value: label for role, label in ROLE_LABELS.items()})
 
 
 def roles_for(place: Place) -> list[Role]:
@@ -51,7 +52,7 @@ def grant(user: User, role: Role, place: Place, by: User, duty: str | None = Non
                       granted_by_id=by.id if by else None, granted_at=utcnow())
     db.session.add(entry)
     db.session.flush()
-    record(by, "role.granted", place, "role_grant", entry.id, target=user, detail=str(ROLE_LABELS[role]))
+    record(by, "role.granted", place, "role_grant", entry.id, target=user, detail=role.value)
     return entry
 
 
@@ -59,8 +60,7 @@ def revoke(entry: RoleGrant, by: User) -> None:
     if entry.revoked_at is not None:
         raise Refused(_l("This role has already been revoked."))
     entry.revoked_at, entry.revoked_by_id = utcnow(), by.id
-    record(by, "role.revoked", entry.place_id, "role_grant", entry.id, target=entry.user,
-           detail=str(ROLE_LABELS[entry.role]))
+    record(by, "role.revoked", entry.place_id, "role_grant", entry.id, target=entry.user, detail=entry.role.value)
 
 
 def grants_page(place: Place, page: int, per_page: int):
