@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from flask import current_app, has_request_context, request, session
 from flask_babel import format_date, format_datetime, format_decimal, format_time
@@ -54,6 +56,16 @@ def fmt_area_dm2(value: int | None) -> str:
     return format_decimal(Decimal(value) / 100, format="#,##0.00")
 
 
+def fmt_date(value, style: str = "medium") -> str:
+    return "" if value is None else format_date(value, style)
+
+
+def local_today() -> date:
+    """Today's date where the estates are (the default time zone, Asia/Shanghai): deadlines are days there."""
+    zone = current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai") if current_app else "Asia/Shanghai"
+    return datetime.now(ZoneInfo(zone)).date()
+
+
 def current_locale_code() -> str:
     """zh_Hans, zh_Hant or en: the language this page is shown in."""
     locale = babel_locale()
@@ -68,5 +80,7 @@ def current_locale_tag() -> str:
 def init_app(app) -> None:
     app.jinja_env.filters["datetime"] = fmt_datetime
     app.jinja_env.filters["area"] = fmt_area_dm2
+    app.jinja_env.filters["date"] = fmt_date
+    app.jinja_env.globals["today"] = local_today
     app.jinja_env.globals.update(LANGUAGE_NAMES=LANGUAGE_NAMES, current_locale_code=current_locale_code,
                                  current_locale_tag=current_locale_tag)

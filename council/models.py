@@ -1,8 +1,13 @@
 """Every area's models in one place, for Alembic and the shell."""
 from council.accounts.models import ClaimCode, User
 from council.activity.models import Activity
+from council.concerns.models import Comment, Concern, DepartmentCall, Photo, Support
 from council.membership.models import Membership, PartyMember
+from council.notifications.models import Notification
 from council.roles.models import RoleGrant
 from council.territory.models import Household, Place
 
-__all__ = ["Activity", "ClaimCode", "Household", "Membership", "PartyMember", "Place", "RoleGrant", "User"]
+__all__ = [
+    "Activity", "ClaimCode", "Comment", "Concern", "DepartmentCall", "Household", "Membership", "Notification",
+    "PartyMember", "Photo", "Place", "RoleGrant", "Support", "User",
+]

@@ -28,6 +28,8 @@ class Action(enum.StrEnum):
     TERRITORY_MANAGE = "territory.manage"  # create and edit places and households beneath
     ROLES_MANAGE = "roles.manage"  # grant and revoke roles beneath
     ACTIVITY_VIEW = "activity.view"  # read the activity records of a place
+    CONCERN_HANDLE = "concern.handle"  # accept, assign, resolve, escalate concerns; see the ledger
+    CONCERN_RECORD = "concern.record"  # record a concern on a resident's behalf (stand, phone, visit)
 
 
 STAFF_ROLES = frozenset(Role)
@@ -41,6 +43,8 @@ RULES: dict[Action, frozenset[Role]] = {
     Action.TERRITORY_MANAGE: frozenset({Role.ADMIN}),
     Action.ROLES_MANAGE: frozenset({Role.ADMIN}),
     Action.ACTIVITY_VIEW: STAFF_ROLES,
+    Action.CONCERN_HANDLE: STAFF_ROLES,
+    Action.CONCERN_RECORD: STAFF_ROLES,
 }
 
 # Actions that an approved resident may take on their own building and estate, without any role.

@@ -14,7 +14,8 @@ from council.roles.models import Role
 
 A = Action
 EVERY_ACTION = set(Action)
-STAFF_BASICS = {A.PLACE_VIEW, A.RESIDENTS_VIEW, A.RESIDENT_REGISTER, A.ACTIVITY_VIEW}
+STAFF_BASICS = {A.PLACE_VIEW, A.RESIDENTS_VIEW, A.RESIDENT_REGISTER, A.ACTIVITY_VIEW, A.CONCERN_HANDLE,
+                A.CONCERN_RECORD}
 
 # What each role may do on the place it holds and beneath it.
 ALLOWED_INSIDE: dict[Role, set[Action]] = {

@@ -21,9 +21,9 @@ BENEATH = {
 HOUSEHOLD_BUILDING = {"h11": "b1", "h12": "b1", "h21": "b2", "h31": "b3", "h41": "b4"}
 
 # What each person may do, as (action → places). Members view their own building and estate.
-STAFF = {"view", "residents", "activity"}
+STAFF = {"view", "residents", "activity", "handle"}
 MAY = {
-    "leader": ({"view", "residents", "activity"}, "b1"),
+    "leader": ({"view", "residents", "activity", "handle"}, "b1"),
     "team": (STAFF, "estate"),
     "secretary": (STAFF | {"party"}, "estate"),
     "gridworker": (STAFF, "grid"),
@@ -31,7 +31,7 @@ MAY = {
     "estate_admin": (STAFF | {"party", "territory", "roles"}, "estate"),
     "community_admin": (STAFF | {"party", "territory", "roles"}, "community"),
     "street_admin": (STAFF | {"party", "territory", "roles"}, "street"),
-    "leader3": ({"view", "residents", "activity"}, "b3"),
+    "leader3": ({"view", "residents", "activity", "handle"}, "b3"),
     "admin3": (STAFF | {"party", "territory", "roles"}, "estate3"),
 }
 assert set(MAY) == set(ROLE_HOLDERS)
@@ -52,6 +52,9 @@ PAGES = [
     *[("household", "/households/{%s}" % h, "household", h) for h in ("h11", "h21", "h41")],
     *[("party", "/places/{%s}/party" % p, "party", p) for p in ("estate", "estate3")],
     *[("roles", "/places/{%s}/roles" % p, "roles", p) for p in ("community", "estate", "b1", "estate3")],
+    *[("queue", "/places/{%s}/queue" % p, "handle", p) for p in ("grid", "estate", "b1", "b2", "estate3")],
+    *[("concerns", "/places/{%s}/concerns" % p, "view", p) for p in ("estate", "b1", "b2", "estate3")],
+    *[("report", "/places/{%s}/concerns/new" % p, "view", p) for p in ("estate", "b1", "b2", "estate3")],
 ]
 
 
@@ -109,11 +112,16 @@ COVERED_ELSEWHERE = {
     "membership.join_room", "membership.join_household", "membership.mine", "membership.withdraw",
     "membership.decide", "membership.representative", "membership.end", "membership.register",
     "membership.claim_code", "membership.party_add", "membership.party_end", "roles.revoke",
+    # tests/test_concerns_flow.py
+    "concerns.show", "concerns.support", "concerns.comment", "concerns.accept", "concerns.assign",
+    "concerns.decline", "concerns.start", "concerns.resolve", "concerns.follow_up", "concerns.close",
+    "concerns.escalate", "concerns.merge", "concerns.call", "concerns.reported",
+    "notifications.inbox", "notifications.open_one", "notifications.read_all",
 }
 IN_THIS_MATRIX = {
     "territory.place", "membership.requests", "activity.place_activity", "territory.edit_place",
     "territory.new_place", "territory.new_household", "territory.edit_household", "membership.household",
-    "membership.party", "roles.place_roles",
+    "membership.party", "roles.place_roles", "concerns.queue", "concerns.listing", "concerns.new",
 }
 
 

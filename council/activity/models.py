@@ -26,6 +26,8 @@ class Activity(db.Model):
     # The person the action was about (the applicant, the role holder), if any.
     target_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     detail: Mapped[str | None] = mapped_column(sa.String(500))
+    # Why it was done, in the actor's words (a refusal, an escalation).
+    note: Mapped[str | None] = mapped_column(sa.String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])

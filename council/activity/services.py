@@ -34,8 +34,13 @@ VERBS = {
 }
 
 
+def register_verbs(sentences: Mapping[str, object]) -> None:
+    """Let an area add its own verbs and their sentences (lazy translations)."""
+    VERBS.update(sentences)
+
+
 def record(actor: User | None, verb: str, place: Place | int, subject_type: str, subject_id: int,
-           target: User | None = None, detail: str | None = None) -> Activity:
+           target: User | None = None, detail: str | None = None, note: str | None = None) -> Activity:
     """Add an activity record (the caller's transaction commits it with the change it describes)."""
     if verb not in VERBS:
         raise ValueError(f"unknown activity verb {verb!r}")
@@ -45,6 +50,7 @@ def record(actor: User | None, verb: str, place: Place | int, subject_type: str,
         verb=verb, subject_type=subject_type, subject_id=subject_id,
         target_user_id=target.id if target else None,
         detail=(detail or None) and detail[:500],
+        note=(note or None) and note[:500],
     )
     db.session.add(entry)
     return entry

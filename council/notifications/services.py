@@ -1,0 +1,58 @@
+"""Send and read inbox messages; areas register the sentence for each verb and where it links."""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+
+import sqlalchemy as sa
+
+from council.extensions import db
+from council.notifications.models import Notification
+from council.sqltypes import utcnow
+
+_SENTENCES: dict[str, object] = {}
+_LINKS: dict[str, Callable[[int], str]] = {}
+
+
+def register(sentences: Mapping[str, object], subject_type: str, link: Callable[[int], str]) -> None:
+    """An area declares its verbs' sentences (lazy translations) and how to link to a subject."""
+    _SENTENCES.update(sentences)
+    _LINKS[subject_type] = link
+
+
+def notify(user_ids: Iterable[int | None], verb: str, subject_type: str, subject_id: int, title: str = "",
+           actor_id: int | None = None) -> int:
+    """Put a message in each person's inbox (never the actor's own); returns how many were sent."""
+    if verb not in _SENTENCES:
+        raise ValueError(f"unknown notification verb {verb!r}")
+    recipients = sorted({uid for uid in user_ids if uid is not None and uid != actor_id})
+    if recipients:
+        db.session.execute(sa.insert(Notification), [
+            {"user_id": uid, "verb": verb, "subject_type": subject_type, "subject_id": subject_id,
+             "title": title[:200], "actor_id": actor_id, "created_at": utcnow()} for uid in recipients])
+    return len(recipients)
+
+
+def unread_count(user_id: int) -> int:
+    return db.session.scalar(sa.select(sa.func.count(Notification.id)).where(
+        Notification.user_id == user_id, Notification.read_at.is_(None))) or 0
+
+
+def inbox_page(user_id: int, page: int, per_page: int):
+    query = sa.select(Notification).where(Notification.user_id == user_id).order_by(Notification.id.desc())
+    return db.paginate(query, page=page, per_page=per_page, error_out=False)
+
+
+def mark_all_read(user_id: int) -> None:
+    db.session.execute(sa.update(Notification).where(
+        Notification.user_id == user_id, Notification.read_at.is_(None)).values(read_at=utcnow()))
+
+
+def open_notification(notification: Notification) -> str:
+    """Mark one message read and give the address of what it is about."""
+    if notification.read_at is None:
+        notification.read_at = utcnow()
+    return _LINKS[notification.subject_type](notification.subject_id)
+
+
+def sentence(notification: Notification) -> str:
+    return str(_SENTENCES.get(notification.verb, notification.verb))
