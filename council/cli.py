@@ -11,8 +11,10 @@ from sqlalchemy.exc import IntegrityError
 
 from council.accounts.models import User
 from council.accounts.services import PASSWORD_MIN, USERNAME_RE, normalise_username
+from council.concerns.services import remind_overdue
 from council.demo import DEMO_PASSWORD, seed
 from council.extensions import db
+from council.i18n import local_today
 from council.territory.models import Place, PlaceKind
 from council.territory.services import check_household_rows, import_household_rows
 
@@ -79,6 +81,14 @@ def import_households(csv_file: Path, estate_ref: str) -> None:
                                    "imported. Run the command again to see which rows now clash.") from None
     click.echo(f"Imported {report.households_created} households into {estate.name} "
                f"({report.buildings_created} new buildings).")
+
+
+@council_cli.command("remind-overdue")
+def remind_overdue_command() -> None:
+    """Daily: tell owners of concerns past their deadline (once a day each). Run from cron."""
+    count = remind_overdue(local_today())
+    db.session.commit()
+    click.echo(f"Reminded the owners of {count} overdue concern(s).")
 
 
 @council_cli.command("create-admin")

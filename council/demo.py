@@ -8,6 +8,7 @@ import click
 import sqlalchemy as sa
 
 from council.accounts.models import User
+from council.demo_concerns import seed_concerns
 from council.extensions import db
 from council.membership import services as membership
 from council.membership.models import Membership, MembershipStatus, Relation
@@ -69,12 +70,14 @@ class Summary:
     places: int = 0
     households: int = 0
     people: int = 0
+    concerns: int = 0
     logins: list[tuple[str, str]] = field(default_factory=list)
 
     def describe(self) -> str:
-        if not (self.places or self.households or self.people):
+        if not (self.places or self.households or self.people or self.concerns):
             return "Demo data already present; nothing added."
-        return f"Added {self.places} places, {self.households} households and {self.people} people."
+        return (f"Added {self.places} places, {self.households} households, {self.people} people and "
+                f"{self.concerns} concerns.")
 
 
 def _child(parent: Place | None, kind: PlaceKind, name: str, summary: Summary, address: str | None = None) -> Place:
@@ -182,6 +185,7 @@ def seed() -> Summary:
         membership.record_party_member(people["secretary"], estate, False, people["secretary"])
         membership.record_party_member(people["leader"], estate, True, people["secretary"])
     db.session.flush()
+    summary.concerns = seed_concerns()
     return summary
 
 

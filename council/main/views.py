@@ -2,11 +2,12 @@
 from urllib.parse import urlsplit
 
 from flask import current_app, redirect, render_template, request, session, url_for
-from flask_login import current_user
+from flask_login import current_user, login_required
 
 from council.extensions import db
 from council.main import bp
 from council.main.services import overview_for
+from council.territory.services import children_page
 
 
 @bp.get("/")
@@ -14,6 +15,15 @@ def home():
     if not current_user.is_authenticated:
         return render_template("main/welcome.html")
     return render_template("main/home.html", overview=overview_for(current_user))
+
+
+@bp.get("/places")
+@login_required
+def places():
+    """The places the signed-in person serves (and, for site administrators, every street)."""
+    streets = children_page(None, request.args.get("page", 1, type=int), current_app.config["PER_PAGE"]) \
+        if current_user.is_site_admin else None
+    return render_template("main/places.html", overview=overview_for(current_user), streets=streets)
 
 
 def safe_next(target: str | None, fallback: str) -> str:

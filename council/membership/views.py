@@ -14,6 +14,7 @@ from council.membership.models import MembershipStatus, PartyMember, Relation
 from council.permissions import Action, can, require
 from council.territory import services as territory
 from council.territory.models import PlaceKind
+from council.territory.panels import Panel, register_panel
 
 
 def _per_page() -> int:
@@ -261,3 +262,11 @@ def status_label(status: MembershipStatus) -> str:
 @bp.app_template_global()
 def relation_label(relation: Relation) -> str:
     return str(services.RELATION_LABELS[relation])
+
+
+@register_panel(order=10)
+def staff_panel(place):
+    """On a place's page, staff see waiting requests and their tools."""
+    if not can(Action.RESIDENTS_VIEW, place):
+        return None
+    return Panel("membership/_panel_staff.html", {"pending": services.count_pending_beneath(place)})

@@ -11,6 +11,8 @@ from council.permissions import Action, current_standing, may_grant, require
 from council.roles import bp, services
 from council.roles.forms import GrantForm
 from council.roles.models import Role
+from council.territory.models import PlaceKind
+from council.territory.panels import Panel, register_panel
 from council.territory.services import ancestors, get_place_or_404
 
 
@@ -78,3 +80,11 @@ def may_revoke(grant) -> bool:
 @bp.app_template_global()
 def role_label(role: Role) -> str:
     return str(services.ROLE_LABELS[role])
+
+
+@register_panel(order=30)
+def team_panel(place):
+    """Who holds a role on an estate or a building: the people to ask."""
+    if place.kind not in (PlaceKind.ESTATE, PlaceKind.BUILDING):
+        return None
+    return Panel("roles/_panel_team.html", {"team": services.grants_page(place, 1, 50)})

@@ -6,26 +6,15 @@ from flask_login import current_user, login_required
 from council.exceptions import Refused
 from council.extensions import db
 from council.forms import show_refusal
-from council.main.services import overview_for
-from council.membership.services import count_pending_beneath
 from council.permissions import Action, can, require
-from council.roles.services import grants_page
 from council.territory import bp, services
 from council.territory.forms import HouseholdForm, PlaceForm
 from council.territory.models import CHILD_KINDS, PARENT_KINDS, PlaceKind, Tenure
+from council.territory.panels import panels_for
 
 
 def _page() -> int:
     return request.args.get("page", 1, type=int)
-
-
-@bp.get("/places")
-@login_required
-def places():
-    """The places the signed-in person serves (and, for site administrators, every street)."""
-    streets = services.children_page(None, _page(), current_app.config["PER_PAGE"]) \
-        if current_user.is_site_admin else None
-    return render_template("territory/places.html", overview=overview_for(current_user), streets=streets)
 
 
 @bp.get("/places/<int:place_id>")
@@ -40,12 +29,9 @@ def place(place_id: int):
         units = services.units_of(place)
         unit = request.args.get("unit") if request.args.get("unit") in units else (units[0] if units else None)
         households = services.households_page(place, _page(), per_page * 3, unit=unit)
-    team = grants_page(place, 1, 50) if place.kind in (PlaceKind.ESTATE, PlaceKind.BUILDING) else None
-    pending = count_pending_beneath(place) if can(Action.RESIDENTS_VIEW, place) else 0
     return render_template("territory/place.html", place=place, crumbs=services.ancestors(place),
-                           children=children, households=households, units=units, unit=unit, team=team,
-                           pending=pending,
-                           child_kinds=CHILD_KINDS[place.kind])
+                           children=children, households=households, units=units, unit=unit,
+                           panels=panels_for(place), child_kinds=CHILD_KINDS[place.kind])
 
 
 @bp.route("/places/<int:place_id>/new/<kind>", methods=["GET", "POST"])
