@@ -14,8 +14,8 @@ class Config:
     LANGUAGES = ("zh_Hans", "zh_Hant", "en")
     BABEL_DEFAULT_LOCALE = "zh_Hans"
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
-    # Forms post text only for now; photos (concerns) will raise this deliberately.
-    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", 1024 * 1024))
+    # A whole request: up to 3 concern photos of at most 5 MB each, plus the form's text.
+    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", 16 * 1024 * 1024))
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
     SIGNIN_LIMIT_PER_ADDRESS = "20 per 10 minutes"

@@ -153,7 +153,10 @@ def _backdate(concern: Concern, start: datetime, now: datetime) -> None:
     db.session.flush()
     entries = list(db.session.scalars(sa.select(Activity).where(
         Activity.subject_type == "concern", Activity.subject_id == concern.id).order_by(Activity.id)))
-    span = max((now - start) * 0.8, timedelta(hours=1))
+    # Most matters are dealt with in a week or two; the open ones keep moving until now.
+    span = max(min((now - start) * 0.8, timedelta(days=12)), timedelta(hours=1))
+    if concern.status.value in ("reported", "accepted", "in_progress"):
+        span = max((now - start) * 0.8, timedelta(hours=1))
     step = span / max(len(entries), 1)
     for i, entry in enumerate(entries):
         entry.created_at = start + step * i

@@ -265,3 +265,14 @@ def test_overdue_reminder_once_a_day(app, world, login):
         assert remind_overdue(date(2026, 1, 7)) == 1
         db.session.commit()
     assert inbox_of(app, world.users["team"]).count("concern.overdue") == 2
+
+
+def test_lists_show_each_reader_what_they_may_see(app, world, login):
+    in_b2 = concern_id_from(report(login("team"), world.b2, title="二号楼水管漏水"))
+    in_b1 = concern_id_from(report(login("resident"), world.b1, title="一号楼门禁坏了"))
+    estate_wide = concern_id_from(report(login("resident"), world.estate, title="小区大门坏了"))
+    for username, expected in (("resident", {in_b1, estate_wide}), ("leader", {in_b1, estate_wide}),
+                               ("team", {in_b1, in_b2, estate_wide})):
+        page = login(username).get(f"/places/{world.estate}/concerns").text
+        shown = {int(n) for n in re.findall(r'href="/concerns/(\d+)"', page)}
+        assert shown == expected, username

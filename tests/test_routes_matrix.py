@@ -55,6 +55,12 @@ PAGES = [
     *[("queue", "/places/{%s}/queue" % p, "handle", p) for p in ("grid", "estate", "b1", "b2", "estate3")],
     *[("concerns", "/places/{%s}/concerns" % p, "view", p) for p in ("estate", "b1", "b2", "estate3")],
     *[("report", "/places/{%s}/concerns/new" % p, "view", p) for p in ("estate", "b1", "b2", "estate3")],
+    *[(label, url % p, "handle", p) for label, url in (("ledger", "/places/{%s}/ledger"),
+                                                      ("ledger csv", "/places/{%s}/ledger.csv"),
+                                                      ("ledger print", "/places/{%s}/ledger/print"))
+      for p in ("estate", "estate2", "estate3")],
+    *[("this week", "/places/{%s}/this-week" % p, "view", p) for p in ("estate", "estate2", "estate3")],
+    *[("this week", "/places/{%s}/this-week" % p, "handle", p) for p in ("community", "community2")],
 ]
 
 
@@ -108,7 +114,7 @@ def test_unknown_ids_are_404(world, login):
 # Endpoints reached by other tests (POST actions, public pages); every URL rule must be in one list.
 COVERED_ELSEWHERE = {
     "static", "main.home", "main.set_language", "accounts.signup", "accounts.login", "accounts.logout",
-    "accounts.account", "territory.places", "membership.join", "membership.join_building",
+    "accounts.account", "main.places", "membership.join", "membership.join_building",
     "membership.join_room", "membership.join_household", "membership.mine", "membership.withdraw",
     "membership.decide", "membership.representative", "membership.end", "membership.register",
     "membership.claim_code", "membership.party_add", "membership.party_end", "roles.revoke",
@@ -116,12 +122,15 @@ COVERED_ELSEWHERE = {
     "concerns.show", "concerns.support", "concerns.comment", "concerns.accept", "concerns.assign",
     "concerns.decline", "concerns.start", "concerns.resolve", "concerns.follow_up", "concerns.close",
     "concerns.escalate", "concerns.merge", "concerns.call", "concerns.reported",
+    "concerns.photo",  # tests/test_concerns_photos.py
+    "concerns.stats",  # tests/test_concerns_stats.py (public: no sign-in)
     "notifications.inbox", "notifications.open_one", "notifications.read_all",
 }
 IN_THIS_MATRIX = {
     "territory.place", "membership.requests", "activity.place_activity", "territory.edit_place",
     "territory.new_place", "territory.new_household", "territory.edit_household", "membership.household",
     "membership.party", "roles.place_roles", "concerns.queue", "concerns.listing", "concerns.new",
+    "concerns.ledger", "concerns.ledger_csv", "concerns.ledger_print", "concerns.this_week",
 }
 
 

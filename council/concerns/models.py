@@ -52,7 +52,7 @@ class Concern(db.Model):
     resolved_level: Mapped[Level | None] = mapped_column(str_enum(Level, 16))
     rating: Mapped[int | None] = mapped_column()
     rating_comment: Mapped[str | None] = mapped_column(sa.String(500))
-    merged_into_id: Mapped[int | None] = mapped_column(sa.ForeignKey("concerns.id"))
+    merged_into_id: Mapped[int | None] = mapped_column(sa.ForeignKey("concerns.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

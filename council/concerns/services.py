@@ -146,7 +146,9 @@ def visible_clause(standing: Standing, estate: Place):
     """What of an estate's concerns a reader may list: all for its staff, their own places for members."""
     if allowed(standing, Action.CONCERN_HANDLE, estate.lineage_ids):
         return sa.true()
-    return Concern.place_id.in_(sorted(standing.member_places) or [-1])
+    # Members see their building and estate; a building leader also sees the building they lead.
+    places = standing.member_places | {place_id for _role, place_id in standing.roles}
+    return Concern.place_id.in_(sorted(places) or [-1])
 
 
 # ---- reporting, support and comments --------------------------------------------------------------

@@ -1,11 +1,12 @@
 """Concern pages: report, read and support, handle, escalate, follow up; the queues."""
+
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from council.accounts.services import find_by_login
 from council.activity.services import activity_about, describe, describe_detail
-from council.concerns import bp, queries, services
+from council.concerns import bp, panel, photos, queries, reports, services  # noqa: F401  (panel, reports register)
 from council.concerns.forms import (
     AssignForm,
     CallForm,
@@ -47,6 +48,8 @@ def new(place_id: int):
         if not similar:
             try:
                 concern = _report(place, form, on_behalf)
+                # Same transaction: a refused photo rolls the concern back too, shown under the field.
+                photos.add_photos(concern, form.photos.data)
             except Refused as refusal:
                 db.session.rollback()
                 show_refusal(form, refusal, "title")
@@ -295,3 +298,23 @@ def concern_level_label(level) -> str:
 @bp.app_template_global()
 def concern_channel_label(channel) -> str:
     return str(services.CHANNEL_LABELS[channel])
+
+
+@bp.get("/concerns/<int:concern_id>/photos/<int:photo_id>")
+@login_required
+def photo(concern_id: int, photo_id: int):
+    """A concern's photo, for exactly those who may open the concern (the stored copy is a clean JPEG)."""
+    concern = _load(concern_id)
+    found = photos.get_photo(concern, photo_id)
+    if found is None:
+        abort(404)
+    response = current_app.response_class(found.data, mimetype=found.content_type)
+    response.headers["Cache-Control"] = "private, max-age=86400"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@bp.app_template_global()
+def concern_photos(concern) -> list[dict]:
+    """The concern's photos for its page: id, size and thumbnail size, without the image bytes."""
+    return photos.photos_of(concern.id)

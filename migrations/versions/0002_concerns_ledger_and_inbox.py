@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-22 20:11:31.935553
+Create Date: 2026-11-22 20:43:30.041479
 
 """
 from alembic import op
@@ -65,6 +65,7 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_concerns_created_at'), ['created_at'], unique=False)
         batch_op.create_index('ix_concerns_estate_status', ['estate_id', 'status'], unique=False)
         batch_op.create_index('ix_concerns_holder_status', ['holder_id', 'status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_concerns_merged_into_id'), ['merged_into_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_concerns_owner_id'), ['owner_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_concerns_place_id'), ['place_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_concerns_reporter_id'), ['reporter_id'], unique=False)
@@ -180,6 +181,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_concerns_reporter_id'))
         batch_op.drop_index(batch_op.f('ix_concerns_place_id'))
         batch_op.drop_index(batch_op.f('ix_concerns_owner_id'))
+        batch_op.drop_index(batch_op.f('ix_concerns_merged_into_id'))
         batch_op.drop_index('ix_concerns_holder_status')
         batch_op.drop_index('ix_concerns_estate_status')
         batch_op.drop_index(batch_op.f('ix_concerns_created_at'))
