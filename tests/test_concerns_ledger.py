@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -12,7 +11,6 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 from flask_babel import gettext
-from sqlalchemy import event
 
 from council.activity.models import Activity
 from council.concerns.models import Concern
@@ -20,6 +18,7 @@ from council.concerns.queries import coming_friday
 from council.concerns.rules import Category, ConcernStatus, Level
 from council.extensions import db
 from council.sqltypes import utcnow
+from tests.helpers import counting
 
 S = ConcernStatus
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -323,23 +322,6 @@ def test_links_to_the_ledger_and_this_week(app, world, login):
 
 
 # ---- a fixed number of queries ----------------------------------------------------------------------
-
-@contextmanager
-def counting(app):
-    """Every SQL statement sent while the block runs."""
-    with app.app_context():
-        engine = db.engine
-    statements: list[str] = []
-
-    def before(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", before)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
-
 
 def bulk_add(app, world, start: int, count: int) -> None:
     users = [world.users[name] for name in ("resident", "team", "leader")]

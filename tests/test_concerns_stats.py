@@ -26,6 +26,7 @@ from council.concerns.statistics import (
     window_start,
 )
 from council.extensions import db
+from tests.helpers import counting
 
 S = ConcernStatus
 
@@ -335,18 +336,8 @@ def test_the_concerns_list_links_to_the_figures(world, login):
 
 
 def count_queries(app, client, url: str) -> tuple[int, str]:
-    statements = []
-
-    def listener(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    sa.event.listen(engine, "before_cursor_execute", listener)
-    try:
+    with counting(app) as statements:
         response = client.get(url)
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", listener)
     assert response.status_code == 200
     return len(statements), response.text
 

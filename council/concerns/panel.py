@@ -15,8 +15,16 @@ from council.territory.panels import Panel, register_panel
 
 @register_panel(order=5)
 def concerns_panel(place: Place) -> Panel | None:
-    """Open concerns the reader may see here (count and the three most supported): two queries."""
-    if place.kind not in (PlaceKind.ESTATE, PlaceKind.BUILDING) or not can(Action.PLACE_VIEW, place):
+    """Open concerns the reader may see here (count and the three most supported): two queries.
+
+    Above the estate (grid, community, street) staff get the level's queue and lists instead."""
+    if place.kind not in (PlaceKind.ESTATE, PlaceKind.BUILDING):
+        if not can(Action.CONCERN_HANDLE, place):
+            return None
+        held = db.session.scalar(sa.select(sa.func.count(Concern.id)).where(
+            Concern.holder_id == place.id, Concern.status.in_(OPEN)))
+        return Panel("concerns/_panel_above.html", {"held": held})
+    if not can(Action.PLACE_VIEW, place):
         return None
     if place.kind is PlaceKind.ESTATE:
         where = sa.and_(Concern.estate_id == place.id, visible_clause(current_standing(), place))
