@@ -1,4 +1,4 @@
-"""Demo ledger: a year of believable concerns at 化肥厂小区 and its neighbours, in every state."""
+"""Demo ledger: a year of believable concerns at 化肥厂小区 and 香林美域, in every state."""
 from __future__ import annotations
 
 import random
@@ -12,8 +12,10 @@ from council.concerns import services as concerns
 from council.concerns.models import Concern, Support
 from council.concerns.rules import Category, Channel
 from council.extensions import db
+from council.membership.models import Membership, Relation
+from council.membership.services import register_resident
 from council.notifications.models import Notification
-from council.territory.models import Place, PlaceKind
+from council.territory.models import Household, Place, PlaceKind
 
 C = Category
 # (title, description, category, where: "estate" or a building number, fate, supporters)
@@ -59,38 +61,70 @@ def _person(username: str) -> User:
     return db.session.scalar(sa.select(User).where(User.username == username))
 
 
+# The estates with a demo ledger: (estate, its team, a resident who reports online or None, fate shift).
+ESTATES = [("化肥厂小区", "team", "resident", 0), ("香林美域", "xiangl", None, 5)]
+NEIGHBOUR_NAMES = ["钱桂芳", "孙德胜", "郑玉兰", "冯建平", "褚秀云", "卫国华"]
+
+
 def seed_concerns(now: datetime | None = None) -> int:
-    """Add the demo ledger to 化肥厂小区 unless it has concerns already; returns how many were added."""
-    estate = db.session.scalar(sa.select(Place).where(Place.kind == PlaceKind.ESTATE, Place.name == "化肥厂小区"))
-    if estate is None or db.session.scalar(sa.select(Concern.id).where(Concern.estate_id == estate.id).limit(1)):
-        return 0
+    """Add the demo ledger to each demo estate that has no concerns yet; returns how many were added."""
     now = now or datetime.now(UTC)
-    rng = random.Random(7)
+    added = 0
+    fates = [entry[4] for entry in LEDGER]
+    for name, team_name, resident_name, shift in ESTATES:
+        estate = db.session.scalar(sa.select(Place).where(Place.kind == PlaceKind.ESTATE, Place.name == name))
+        if estate is None or db.session.scalar(sa.select(Concern.id).where(Concern.estate_id == estate.id).limit(1)):
+            continue
+        rotated = fates[shift:] + fates[:shift]
+        ledger = [(*entry[:4], fate, entry[5]) for entry, fate in zip(LEDGER, rotated, strict=True)]
+        added += _seed_estate(estate, ledger, _person(team_name), resident_name and _person(resident_name),
+                              now, random.Random(7 + shift))
+    db.session.flush()
+    _tidy_inbox(now)
+    return added
+
+
+def _neighbours(estate: Place, team: User) -> list[User]:
+    """Residents of the estate registered by staff; an estate without any gets a few (demo only)."""
+    query = (sa.select(User).join(Membership, Membership.user_id == User.id)
+             .join(Household, Household.id == Membership.household_id)
+             .join(Place, Place.id == Household.building_id)
+             .where(Place.parent_id == estate.id, User.registered_by_id.is_not(None)))
+    found = list(db.session.scalars(query))
+    if found:
+        return found
+    households = db.session.scalars(sa.select(Household).join(Place, Place.id == Household.building_id)
+                                    .where(Place.parent_id == estate.id).order_by(Household.id).limit(60)).all()
+    return [register_resident(household, name, Relation.OWNER, True, team).user
+            for name, household in zip(NEIGHBOUR_NAMES, households[::10], strict=False)]
+
+
+def _seed_estate(estate: Place, ledger, team: User, resident: User | None, now: datetime, rng) -> int:
     buildings = {int(p.name.removesuffix("号楼")): p for p in db.session.scalars(
         sa.select(Place).where(Place.parent_id == estate.id))}
-    team, leader, secretary, resident = (_person(u) for u in ("team", "leader", "secretary", "resident"))
+    leader, secretary = _person("leader"), _person("secretary")
+    if resident is None:  # another estate: its own team handles everything
+        leader = secretary = team
     grid, committee, street = (_person(u) for u in ("grid", "committee", "street"))
-    neighbours = list(db.session.scalars(sa.select(User).where(User.registered_by_id.is_not(None))))
+    neighbours = _neighbours(estate, team)
     first_open = None
-    for index, (title, text, category, where, fate, supporters) in enumerate(LEDGER):
-        place = estate if where == "estate" else buildings[where]
+    for index, (title, text, category, where, fate, supporters) in enumerate(ledger):
+        place = estate if where == "estate" else buildings[min(where, len(buildings))]
         start = now - timedelta(days=FATE_DAYS_AGO[fate] + rng.randint(0, 20), hours=rng.randint(0, 10))
-        by_staff = index % 4 == 3
-        if by_staff:
-            concern = concerns.report(place, team, title, text, category, True, channel=Channel.STAND,
+        if resident is None or index % 4 == 3:
+            concern = concerns.report(place, team, title, text, category, index % 3 != 0, channel=Channel.STAND,
                                       reporter_name=neighbours[index % len(neighbours)].display_name)
         else:
             concern = concerns.report(place, resident, title, text, category, show_name=index % 3 != 0)
         for neighbour in rng.sample(neighbours, min(supporters - 1, len(neighbours))):
             db.session.add(Support(concern_id=concern.id, user_id=neighbour.id))
         concern.support_count = max(1, min(supporters, len(neighbours) + 1))
-        _play(concern, fate, team, leader, secretary, resident, grid, committee, street, first_open, start, rng)
+        _play(concern, fate, team, leader, secretary, resident or team, grid, committee, street, first_open,
+              start, rng)
         if fate == "in_progress" and first_open is None:
             first_open = concern
         _backdate(concern, start, now)
-    db.session.flush()
-    _tidy_inbox(now)
-    return len(LEDGER)
+    return len(ledger)
 
 
 def _tidy_inbox(now: datetime) -> None:
