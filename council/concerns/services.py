@@ -359,7 +359,7 @@ def call_department(concern: Concern, by: User, department: str) -> DepartmentCa
     if concern.level is not Level.STREET:
         raise Refused(_l("Departments are called once the concern is at street level."))
     if concern.status not in OPEN:
-        raise Refused(_l("Only an open concern can be escalated."))
+        raise Refused(_l("A department is called only for an open concern."))
     if not department:
         raise Refused(_l("Please name the department."), "department")
     call = DepartmentCall(concern_id=concern.id, department=department[:100], called_by_id=by.id)
