@@ -1,10 +1,14 @@
-"""Forms shared by every area: the base form (errors in the page's language) and a CSRF-only form."""
+"""Shared by every area: the base form (errors in the page's language), a CSRF-only form, and the
+helpers that show a service's refusal or commit its change."""
 from functools import lru_cache
 
 from babel.support import Translations
+from flask import flash
 from flask_wtf import FlaskForm
 from wtforms.i18n import messages_path
 
+from council.exceptions import Refused
+from council.extensions import db
 from council.i18n import current_locale_code
 
 # WTForms ships its own messages as zh (simplified) and zh_TW (traditional).
@@ -32,3 +36,16 @@ def show_refusal(form: CouncilForm, refusal, default: str) -> None:
     """Show a service's refusal under the field it names, or under `default` if the form has no such field."""
     field = form._fields.get(refusal.field or "") or form._fields[default]
     field.errors = [*field.errors, refusal.message]
+
+
+def commit_or_flash(change, success: str) -> bool:
+    """Run one service call: commit and flash `success`, or roll back and flash the refusal."""
+    try:
+        change()
+    except Refused as refusal:
+        db.session.rollback()
+        flash(refusal.message, "error")
+        return False
+    db.session.commit()
+    flash(success, "success")
+    return True

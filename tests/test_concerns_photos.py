@@ -243,7 +243,7 @@ def test_four_photos_are_refused(app, world, login):
 def test_a_fourth_photo_is_refused_by_the_service(app, world, login):
     files = [(png((20, 20), "RGB", (i, i, i)), f"{i}.png", "image/png") for i in range(3)]
     cid = concern_id_from(report_with(login("resident"), world.b1, files))
-    with app.app_context():
+    with app.test_request_context(headers={"Accept-Language": "en"}):
         concern = db.session.get(Concern, cid)
         with pytest.raises(Refused) as refused:
             photos.add_photos(concern, [io.BytesIO(png((20, 20), "RGB", (9, 9, 9)))])

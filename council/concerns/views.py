@@ -22,7 +22,7 @@ from council.concerns.models import DepartmentCall
 from council.concerns.rules import Category, Channel, allowed_steps
 from council.exceptions import Refused
 from council.extensions import db
-from council.forms import EmptyForm, show_refusal
+from council.forms import EmptyForm, commit_or_flash, show_refusal
 from council.permissions import Action, can, current_standing, require
 from council.territory.models import PlaceKind
 from council.territory.services import ancestors, get_place_or_404
@@ -110,14 +110,7 @@ def _act(concern, form, change, success: str, field: str | None = None):
         errors = [str(e) for errors in form.errors.values() for e in errors]
         flash(" ".join(errors) or _("Please correct the marked fields."), "error")
     else:
-        try:
-            change()
-        except Refused as refusal:
-            db.session.rollback()
-            flash(refusal.message, "error")
-        else:
-            db.session.commit()
-            flash(success, "success")
+        commit_or_flash(change, success)
     return redirect(url_for("concerns.show", concern_id=concern.id) + (f"#{field}" if field else ""))
 
 

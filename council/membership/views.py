@@ -7,7 +7,7 @@ from council.accounts.services import format_code, issue_claim_code
 from council.activity.services import describe, record
 from council.exceptions import Refused
 from council.extensions import db
-from council.forms import EmptyForm
+from council.forms import EmptyForm, commit_or_flash
 from council.membership import bp, services
 from council.membership.forms import DecisionForm, JoinForm, PartyMemberForm, RegisterResidentForm
 from council.membership.models import MembershipStatus, PartyMember, Relation
@@ -84,7 +84,7 @@ def mine():
 @login_required
 def withdraw(membership_id: int):
     membership = services.get_membership_or_404(membership_id)
-    _act(lambda: services.withdraw(membership, current_user), _("Your request is withdrawn."))
+    commit_or_flash(lambda: services.withdraw(membership, current_user), _("Your request is withdrawn."))
     return redirect(url_for("membership.mine"))
 
 
@@ -111,28 +111,15 @@ def decide(membership_id: int):
         flash(_("Please correct the marked fields."), "error")
         return redirect(back)
     if request.form.get("decision") == "approve":
-        _act(lambda: services.approve(membership, current_user),
+        commit_or_flash(lambda: services.approve(membership, current_user),
                     _("%(name)s is now a member of %(household)s.", name=membership.user.display_name,
                       household=membership.household.label))
     elif request.form.get("decision") == "refuse":
-        _act(lambda: services.refuse(membership, current_user, form.reason.data),
+        commit_or_flash(lambda: services.refuse(membership, current_user, form.reason.data),
                     _("The request is refused; the resident will see your reason."))
     else:
         abort(400)
     return redirect(back)
-
-
-def _act(change, success: str) -> bool:
-    """Run one service call, commit it, and flash its outcome."""
-    try:
-        change()
-    except Refused as refusal:
-        db.session.rollback()
-        flash(refusal.message, "error")
-        return False
-    db.session.commit()
-    flash(success, "success")
-    return True
 
 
 @bp.get("/households/<int:household_id>")
@@ -165,7 +152,7 @@ def _managed_membership(membership_id: int):
 @login_required
 def representative(membership_id: int):
     membership = _managed_membership(membership_id)
-    _act(lambda: services.make_representative(membership, current_user),
+    commit_or_flash(lambda: services.make_representative(membership, current_user),
          _("%(name)s now represents the household.", name=membership.user.display_name))
     return redirect(url_for("membership.household", household_id=membership.household_id))
 
@@ -174,7 +161,7 @@ def representative(membership_id: int):
 @login_required
 def end(membership_id: int):
     membership = _managed_membership(membership_id)
-    _act(lambda: services.end(membership, current_user),
+    commit_or_flash(lambda: services.end(membership, current_user),
          _("The move-out of %(name)s is recorded.", name=membership.user.display_name))
     return redirect(url_for("membership.household", household_id=membership.household_id))
 
@@ -187,9 +174,10 @@ def register(household_id: int):
     require(Action.RESIDENT_REGISTER, household.building)
     form = RegisterResidentForm()
     if form.validate_on_submit():
-        _act(lambda: services.register_resident(household, form.display_name.data, Relation(form.relation.data),
-                                                 form.is_adult.data, current_user),
-             _("%(name)s is registered in this household.", name=form.display_name.data.strip()))
+        commit_or_flash(lambda: services.register_resident(household, form.display_name.data,
+                                                           Relation(form.relation.data), form.is_adult.data,
+                                                           current_user),
+                        _("%(name)s is registered in this household.", name=form.display_name.data.strip()))
         return redirect(url_for("membership.household", household_id=household.id))
     members = services.household_members(household)
     return render_template(
@@ -228,7 +216,7 @@ def party_add(membership_id: int):
     form = PartyMemberForm()
     if not form.validate_on_submit():
         abort(400)
-    _act(lambda: services.record_party_member(membership.user, estate, form.reporting.data, current_user),
+    commit_or_flash(lambda: services.record_party_member(membership.user, estate, form.reporting.data, current_user),
          _("%(name)s is recorded as a party member of the branch.", name=membership.user.display_name))
     return redirect(url_for("membership.household", household_id=membership.household_id))
 
@@ -250,7 +238,8 @@ def party_end(entry_id: int):
     require(Action.PARTY_MANAGE, entry.estate)
     if not EmptyForm().validate_on_submit():
         abort(400)
-    _act(lambda: services.end_party_member(entry, current_user), _("The attachment to the branch has ended."))
+    commit_or_flash(lambda: services.end_party_member(entry, current_user),
+                    _("The attachment to the branch has ended."))
     return redirect(url_for("membership.party", estate_id=entry.estate_id))
 
 
