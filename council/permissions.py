@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -135,8 +135,3 @@ def require(action: Action | str, place: Place | None) -> None:
     """Abort with 403 unless the signed-in person may take `action` on `place`."""
     if not can(action, place):
         abort(403)
-
-
-def places_with(action: Action, places: Iterable[Place]) -> list[Place]:
-    """The places among `places` on which the signed-in person may take `action`."""
-    return [p for p in places if can(action, p)]

@@ -276,3 +276,40 @@ def test_lists_show_each_reader_what_they_may_see(app, world, login):
         page = login(username).get(f"/places/{world.estate}/concerns").text
         shown = {int(n) for n in re.findall(r'href="/concerns/(\d+)"', page)}
         assert shown == expected, username
+
+
+def test_queue_and_follow_up_flags_in_sql_follow_the_pure_rules(app, world):
+    """The queue's SQL ordering and the late follow-up filter agree with rules.queue_key/follow_up_missing."""
+    from datetime import timedelta
+
+    from council.concerns import queries
+    from council.concerns.rules import follow_up_missing, queue_key
+    from council.i18n import local_today
+    from council.sqltypes import utcnow
+    from council.territory.models import Place
+
+    now = utcnow()
+    with app.test_request_context():
+        today = local_today()
+        rows = []
+        for i, (status, days_late, support, age, resolved_days) in enumerate([
+            (S.ACCEPTED, 3, 1, 1, None), (S.REPORTED, None, 9, 2, None), (S.IN_PROGRESS, None, 2, 30, None),
+            (S.REPORTED, None, 2, 3, None), (S.IN_PROGRESS, 0, 5, 4, None), (S.RESOLVED, None, 1, 40, 8),
+            (S.RESOLVED, None, 1, 40, 6), (S.CLOSED, 9, 1, 50, None),
+        ]):
+            rows.append(dict(place_id=world.b1, estate_id=world.estate, holder_id=world.estate, level=Level.ESTATE,
+                             title=f"c{i}", description="", category="other", status=status, support_count=support,
+                             reporter_id=world.users["resident"], created_at=now - timedelta(days=age),
+                             deadline=None if days_late is None else today - timedelta(days=days_late),
+                             resolved_at=None if resolved_days is None else now - timedelta(days=resolved_days)))
+        db.session.execute(sa.insert(Concern), rows)
+        db.session.commit()
+        estate = db.session.get(Place, world.estate)
+        queue = queries.queue_page(estate, 1, 50, today=today).items
+        expected = sorted((c for c in db.session.scalars(sa.select(Concern)) if c.status in
+                           (S.REPORTED, S.ACCEPTED, S.IN_PROGRESS)),
+                          key=lambda c: (queue_key(c.status, c.deadline, c.support_count, c.created_at, today), c.id))
+        assert [c.title for c in queue] == [c.title for c in expected]
+        late = {c.title for c in queries.follow_ups_due(estate, now=now)}
+        assert late == {c.title for c in db.session.scalars(sa.select(Concern))
+                        if follow_up_missing(c.status, c.resolved_at, now)} == {"c5"}

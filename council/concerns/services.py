@@ -20,6 +20,7 @@ from council.concerns.rules import (
     Level,
     NotAllowed,
     Step,
+    allowed_steps,
     escalation_target,
     follow_up_step,
     next_status,
@@ -28,7 +29,7 @@ from council.concerns.rules import (
 from council.exceptions import Refused
 from council.extensions import db
 from council.notifications import services as inbox
-from council.permissions import Action, Standing, allowed, current_standing
+from council.permissions import Action, Standing, allowed
 from council.sqltypes import utcnow
 from council.territory.models import Place, PlaceKind
 
@@ -281,12 +282,9 @@ def decline(concern: Concern, by: User, reason: str) -> None:
 
 
 def assign(concern: Concern, by: User, owner: User | None, unit: str | None, deadline: date | None) -> None:
-    if concern.status not in TRANSITIONS_WITH_ASSIGN:
+    if Step.ASSIGN not in allowed_steps(concern.status):
         raise Refused(REFUSALS[Step.ASSIGN])
     _set_owner(concern, by, owner, unit, deadline)
-
-
-TRANSITIONS_WITH_ASSIGN = frozenset({ConcernStatus.ACCEPTED, ConcernStatus.IN_PROGRESS})
 
 
 def start(concern: Concern, by: User) -> None:
@@ -393,7 +391,3 @@ def remind_overdue(today: date) -> int:
         inbox.notify([concern.owner_id], "concern.overdue", "concern", concern.id, concern.title)
         concern.overdue_notified_on = today
     return len(rows)
-
-
-def current_may_handle(concern: Concern) -> bool:
-    return may_handle(current_standing(), concern)
