@@ -4,10 +4,12 @@ from council.activity.models import Activity
 from council.concerns.models import Comment, Concern, DepartmentCall, Photo, Support
 from council.membership.models import Membership, PartyMember
 from council.notifications.models import Notification
+from council.proposals.models import Cosign, Follow, Proposal, ProposalSettings
 from council.roles.models import RoleGrant
 from council.territory.models import Household, Place
 
 __all__ = [
     "Activity", "ClaimCode", "Comment", "Concern", "DepartmentCall", "Household", "Membership", "Notification",
-    "PartyMember", "Photo", "Place", "RoleGrant", "Support", "User",
+    "PartyMember", "Photo", "Place", "RoleGrant", "Support", "User", "Proposal", "Cosign", "Follow",
+    "ProposalSettings",
 ]

@@ -61,6 +61,8 @@ PAGES = [
       for p in ("estate", "estate2", "estate3")],
     *[("this week", "/places/{%s}/this-week" % p, "view", p) for p in ("estate", "estate2", "estate3")],
     *[("this week", "/places/{%s}/this-week" % p, "handle", p) for p in ("community", "community2")],
+    *[("proposals", "/places/{%s}/proposals" % p, "view", p) for p in ("estate", "estate2", "estate3")],
+    *[("proposal settings", "/places/{%s}/proposals/settings" % p, "territory", p) for p in ("estate", "estate3")],
 ]
 
 
@@ -125,12 +127,16 @@ COVERED_ELSEWHERE = {
     "concerns.photo",  # tests/test_concerns_photos.py
     "concerns.stats",  # tests/test_concerns_stats.py (public: no sign-in)
     "notifications.inbox", "notifications.open_one", "notifications.read_all",
+    # tests/test_proposals_flow.py (writing is for residents only, so not a "view" page of this matrix)
+    "proposals.new", "proposals.edit", "proposals.show", "proposals.publish", "proposals.withdraw",
+    "proposals.cosign", "proposals.follow", "proposals.unfollow",
 }
 IN_THIS_MATRIX = {
     "territory.place", "membership.requests", "activity.place_activity", "territory.edit_place",
     "territory.new_place", "territory.new_household", "territory.edit_household", "membership.household",
     "membership.party", "roles.place_roles", "concerns.queue", "concerns.listing", "concerns.new",
     "concerns.ledger", "concerns.ledger_csv", "concerns.ledger_print", "concerns.this_week",
+    "proposals.listing", "proposals.settings",
 }
 
 

@@ -1,0 +1,79 @@
+"""Proposal forms."""
+from flask_babel import lazy_gettext as _l
+from wtforms import IntegerField, RadioField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from council.forms import CouncilForm
+from council.proposals.rules import Category, ProposalState, cost_problem
+from council.proposals.services import CATEGORY_LABELS, COST_PROBLEMS, STATE_LABELS
+
+MAX_YUAN = 10**11  # a hundred billion yuan: far above any estate's project, below BIGINT
+
+
+def category_choices():
+    return [(c.value, CATEGORY_LABELS[c]) for c in Category]
+
+
+def _yuan(label):
+    return IntegerField(label, validators=[Optional(), NumberRange(min=0, max=MAX_YUAN)],
+                        render_kw={"inputmode": "numeric"})
+
+
+class ProposalForm(CouncilForm):
+    title = StringField(_l("Title"), validators=[DataRequired(_l("Please write a short title.")), Length(max=120)])
+    body = TextAreaField(_l("The proposal"), validators=[Optional(), Length(max=20000)],
+                         description=_l("What should be done, why, and who it helps. You may use Markdown: "
+                                        "**bold**, lists with -, links."), render_kw={"rows": 10})
+    category = RadioField(_l("Kind of proposal"), choices=category_choices,
+                          validators=[DataRequired(_l("Please choose one."))])
+    buildings = SelectMultipleField(_l("Which buildings does it concern?"), coerce=int, choices=[],
+                                    description=_l("Choose none if it concerns the whole estate."),
+                                    widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
+    cost_yuan = _yuan(_l("Estimated cost in yuan (optional)"))
+    share_government = _yuan(_l("Paid by the government, yuan"))
+    share_outside = _yuan(_l("Paid by outside units (e.g. property company, utilities), yuan"))
+    share_residents = _yuan(_l("Paid by the residents, yuan"))
+
+    def __init__(self, buildings, **kwargs):
+        super().__init__(**kwargs)
+        self.buildings.choices = [(b.id, b.name) for b in buildings]
+
+    def validate_share_residents(self, field):
+        problem = cost_problem(self.cost_yuan.data, self.share_government.data, self.share_outside.data, field.data)
+        if problem is not None:
+            raise ValidationError(COST_PROBLEMS[problem])
+
+
+class SettingsForm(CouncilForm):
+    cosign_threshold = IntegerField(
+        _l("Households that must co-sign before a proposal may go on the agenda"),
+        validators=[InputRequired(_l("Please give a number.")), NumberRange(min=1, max=10000)],
+        render_kw={"inputmode": "numeric"})
+
+
+def state_filter_choices():
+    return [("", _l("Any state")), *[(s.value, STATE_LABELS[s]) for s in ProposalState]]
+
+
+def category_filter_choices():
+    return [("", _l("Any category")), *category_choices()]
+
+
+def sort_choices():
+    return [("newest", _l("Newest first")), ("cosigned", _l("Most co-signed first"))]
+
+
+class FilterForm(CouncilForm):
+    """The list's filters: a GET form that changes nothing; an invalid value is ignored."""
+
+    class Meta:
+        csrf = False
+
+    state = SelectField(_l("State"), choices=state_filter_choices, default="")
+    category = SelectField(_l("Category"), choices=category_filter_choices, default="")
+    sort = SelectField(_l("Sort"), choices=sort_choices, default="newest")
+
+    def value(self, name: str):
+        field = self[name]
+        return None if field.errors or field.data in ("", None) else field.data

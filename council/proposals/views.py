@@ -1,0 +1,211 @@
+"""Proposal pages: write, edit and publish a draft, read, co-sign, follow, withdraw; the estate's list."""
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from council.activity.services import activity_about, describe
+from council.exceptions import Refused
+from council.extensions import db
+from council.forms import EmptyForm, commit_or_flash, show_refusal
+from council.permissions import Action, current_standing, require
+from council.proposals import bp, panel, services  # noqa: F401  (panel registers itself)
+from council.proposals.forms import FilterForm, ProposalForm, SettingsForm
+from council.proposals.rules import Category, ProposalState, Step, allowed_steps
+from council.proposals.text import render
+from council.territory.models import PlaceKind
+from council.territory.services import ancestors, get_place_or_404
+
+
+def _estate_or_404(place_id: int):
+    estate = get_place_or_404(place_id)
+    if estate.kind is not PlaceKind.ESTATE:
+        abort(404)
+    return estate
+
+
+def _buildings(estate):
+    return sorted((c for c in estate.children if c.kind is PlaceKind.BUILDING), key=lambda b: (b.sort_key, b.id))
+
+
+def _fields(form: ProposalForm) -> dict:
+    return dict(title=form.title.data, body=form.body.data, category=Category(form.category.data),
+                building_ids=form.buildings.data or [], cost=form.cost_yuan.data,
+                government=form.share_government.data, outside=form.share_outside.data,
+                residents=form.share_residents.data)
+
+
+@bp.route("/places/<int:place_id>/proposals/new", methods=["GET", "POST"])
+@login_required
+def new(place_id: int):
+    """Write a draft proposal for one's estate or some of its buildings."""
+    estate = _estate_or_404(place_id)
+    if not services.may_write(current_standing(), estate):
+        abort(403)
+    form = ProposalForm(_buildings(estate))
+    if form.validate_on_submit():
+        try:
+            proposal = services.create(estate, current_user, **_fields(form))
+        except Refused as refusal:
+            db.session.rollback()
+            show_refusal(form, refusal, "title")
+        else:
+            db.session.commit()
+            flash(_("Your draft is saved. Only you can see it until you publish it."), "success")
+            return redirect(url_for("proposals.show", proposal_id=proposal.id))
+    return render_template("proposals/edit.html", estate=estate, form=form, proposal=None,
+                           crumbs=ancestors(estate) + [estate]), 400 if form.errors else 200
+
+
+def _load(proposal_id: int):
+    proposal = services.get_proposal_or_404(proposal_id)
+    if not services.may_view(current_standing(), current_user, proposal):
+        abort(403)
+    return proposal
+
+
+def _author(proposal):
+    if proposal.author_id != current_user.id:
+        abort(403)
+
+
+@bp.route("/proposals/<int:proposal_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(proposal_id: int):
+    proposal = _load(proposal_id)
+    _author(proposal)
+    if Step.EDIT not in allowed_steps(proposal.state):
+        flash(_("Only a draft can be edited."), "error")
+        return redirect(url_for("proposals.show", proposal_id=proposal.id))
+    form = ProposalForm(_buildings(proposal.estate), obj=proposal)
+    if request.method == "GET":
+        form.buildings.data = [b.id for b in proposal.buildings]
+        form.category.data = proposal.category.value
+    if form.validate_on_submit():
+        try:
+            services.edit(proposal, current_user, **_fields(form))
+        except Refused as refusal:
+            db.session.rollback()
+            show_refusal(form, refusal, "title")
+        else:
+            db.session.commit()
+            flash(_("Saved."), "success")
+            return redirect(url_for("proposals.show", proposal_id=proposal.id))
+    return render_template("proposals/edit.html", estate=proposal.estate, form=form, proposal=proposal,
+                           crumbs=ancestors(proposal.estate) + [proposal.estate]), 400 if form.errors else 200
+
+
+@bp.get("/proposals/<int:proposal_id>")
+@login_required
+def show(proposal_id: int):
+    proposal = _load(proposal_id)
+    standing = current_standing()
+    return render_template(
+        "proposals/show.html", proposal=proposal, body=render(proposal.body),
+        threshold=services.threshold_of(proposal.estate_id), may_cosign=services.may_cosign(standing, proposal),
+        cosigned=services.has_cosigned(proposal, current_user),
+        following=services.is_following(proposal, current_user), steps=allowed_steps(proposal.state),
+        author=proposal.author_id == current_user.id, timeline=activity_about("proposal", proposal.id),
+        describe=describe, form=EmptyForm(), crumbs=ancestors(proposal.estate) + [proposal.estate])
+
+
+def _act(proposal, change, success: str):
+    """Check the CSRF token, run one service call, commit, and go back to the proposal."""
+    if not EmptyForm().validate_on_submit():
+        flash(_("The form has expired. Please try again."), "error")
+    else:
+        commit_or_flash(change, success)
+    return redirect(url_for("proposals.show", proposal_id=proposal.id))
+
+
+@bp.post("/proposals/<int:proposal_id>/publish")
+@login_required
+def publish(proposal_id: int):
+    proposal = _load(proposal_id)
+    _author(proposal)
+    return _act(proposal, lambda: services.publish(proposal, current_user),
+                _("Published: your neighbours can now read, discuss and co-sign it."))
+
+
+@bp.post("/proposals/<int:proposal_id>/withdraw")
+@login_required
+def withdraw(proposal_id: int):
+    proposal = _load(proposal_id)
+    _author(proposal)
+    return _act(proposal, lambda: services.withdraw(proposal, current_user), _("The proposal is withdrawn."))
+
+
+@bp.post("/proposals/<int:proposal_id>/cosign")
+@login_required
+def cosign(proposal_id: int):
+    proposal = _load(proposal_id)
+    if not services.may_cosign(current_standing(), proposal):
+        abort(403)
+    return _act(proposal, lambda: services.cosign(proposal, current_user, current_standing()),
+                _("Thank you: your co-signature is counted."))
+
+
+@bp.post("/proposals/<int:proposal_id>/follow")
+@login_required
+def follow(proposal_id: int):
+    proposal = _load(proposal_id)
+    return _act(proposal, lambda: services.follow(proposal, current_user),
+                _("You follow this proposal: you will hear in your inbox when it moves on."))
+
+
+@bp.post("/proposals/<int:proposal_id>/unfollow")
+@login_required
+def unfollow(proposal_id: int):
+    proposal = _load(proposal_id)
+    return _act(proposal, lambda: services.unfollow(proposal, current_user), _("You no longer follow it."))
+
+
+@bp.get("/places/<int:place_id>/proposals")
+@login_required
+def listing(place_id: int):
+    """The estate's proposals the reader may see, filtered by state and category, newest or most co-signed."""
+    estate = _estate_or_404(place_id)
+    require(Action.PLACE_VIEW, estate)
+    filters = FilterForm(request.args)
+    filters.validate()
+    state, category = filters.value("state"), filters.value("category")
+    page = services.estate_page(
+        estate, current_user, request.args.get("page", 1, type=int), current_app.config["PER_PAGE"],
+        state=ProposalState(state) if state else None, category=Category(category) if category else None,
+        sort=filters.value("sort") or "newest")
+    return render_template("proposals/list.html", estate=estate, page=page, filters=filters,
+                           threshold=services.threshold_of(estate.id),
+                           may_write=services.may_write(current_standing(), estate),
+                           crumbs=ancestors(estate) + [estate])
+
+
+@bp.route("/places/<int:place_id>/proposals/settings", methods=["GET", "POST"])
+@login_required
+def settings(place_id: int):
+    """The estate administrator sets how many households must co-sign before the agenda."""
+    estate = _estate_or_404(place_id)
+    require(Action.TERRITORY_MANAGE, estate)
+    form = SettingsForm(data={"cosign_threshold": services.threshold_of(estate.id)}
+                        if request.method == "GET" else None)
+    if form.validate_on_submit():
+        try:
+            services.set_threshold(estate, current_user, form.cosign_threshold.data)
+        except Refused as refusal:
+            db.session.rollback()
+            show_refusal(form, refusal, "cosign_threshold")
+        else:
+            db.session.commit()
+            flash(_("Saved."), "success")
+            return redirect(url_for("proposals.listing", place_id=estate.id))
+    return render_template("proposals/settings.html", estate=estate, form=form,
+                           crumbs=ancestors(estate) + [estate]), 400 if form.errors else 200
+
+
+@bp.app_template_global()
+def proposal_state_label(state) -> str:
+    return str(services.STATE_LABELS[state])
+
+
+@bp.app_template_global()
+def proposal_category_label(category) -> str:
+    return str(services.CATEGORY_LABELS[category])
