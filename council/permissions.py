@@ -30,6 +30,8 @@ class Action(enum.StrEnum):
     ACTIVITY_VIEW = "activity.view"  # read the activity records of a place
     CONCERN_HANDLE = "concern.handle"  # accept, assign, resolve, escalate concerns; see the ledger
     CONCERN_RECORD = "concern.record"  # record a concern on a resident's behalf (stand, phone, visit)
+    PROPOSAL_MODERATE = "proposal.moderate"  # hide a proposal comment (with a reason), see reports
+    PROPOSAL_ANSWER = "proposal.answer"  # post the official answer to a proposal
 
 
 STAFF_ROLES = frozenset(Role)
@@ -45,6 +47,8 @@ RULES: dict[Action, frozenset[Role]] = {
     Action.ACTIVITY_VIEW: STAFF_ROLES,
     Action.CONCERN_HANDLE: STAFF_ROLES,
     Action.CONCERN_RECORD: STAFF_ROLES,
+    Action.PROPOSAL_MODERATE: STAFF_ROLES,
+    Action.PROPOSAL_ANSWER: frozenset({Role.BRANCH_SECRETARY, Role.ADMIN}),
 }
 
 # Actions that an approved resident may take on their own building and estate, without any role.

@@ -1,6 +1,8 @@
 """Pure rules of proposals: the state table, cost sharing, the co-signing threshold, scope; sanitised Markdown."""
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -15,6 +17,7 @@ from council.proposals.rules import (
     allowed_steps,
     cost_problem,
     in_scope,
+    may_edit,
     next_state,
     reachable,
     reaches_threshold,
@@ -129,3 +132,19 @@ def test_markdown_is_rendered():
     html = str(render("**重要** 加装电梯\n\n- 一楼\n- 二楼\n\n[说明](https://example.org/a)"))
     assert "<strong>重要</strong>" in html and "<li>一楼</li>" in html
     assert 'href="https://example.org/a"' in html and 'rel="noopener noreferrer nofollow"' in html
+
+
+# ---- the 15-minute edit window of comments ----------------------------------------------------------
+
+_T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def test_may_edit_edges():
+    assert may_edit(_T0, _T0)
+    assert may_edit(_T0, _T0 + timedelta(minutes=15))
+    assert not may_edit(_T0, _T0 + timedelta(minutes=15, microseconds=1))
+
+
+@given(st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=3)))
+def test_may_edit_exactly_within_fifteen_minutes(elapsed):
+    assert may_edit(_T0, _T0 + elapsed) is (elapsed <= timedelta(minutes=15))

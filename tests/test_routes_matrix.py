@@ -130,6 +130,9 @@ COVERED_ELSEWHERE = {
     # tests/test_proposals_flow.py (writing is for residents only, so not a "view" page of this matrix)
     "proposals.new", "proposals.edit", "proposals.show", "proposals.publish", "proposals.withdraw",
     "proposals.cosign", "proposals.follow", "proposals.unfollow",
+    # tests/test_proposals_discussion.py
+    "proposals.comment", "proposals.answer", "proposals.edit_comment", "proposals.hide_comment",
+    "proposals.report_comment",
 }
 IN_THIS_MATRIX = {
     "territory.place", "membership.requests", "activity.place_activity", "territory.edit_place",

@@ -1,6 +1,6 @@
 """Proposal forms."""
 from flask_babel import lazy_gettext as _l
-from wtforms import IntegerField, RadioField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import HiddenField, IntegerField, RadioField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -61,7 +61,8 @@ def category_filter_choices():
 
 
 def sort_choices():
-    return [("newest", _l("Newest first")), ("cosigned", _l("Most co-signed first"))]
+    return [("newest", _l("Newest first")), ("cosigned", _l("Most co-signed first")),
+            ("discussed", _l("Most discussed first"))]
 
 
 class FilterForm(CouncilForm):
@@ -77,3 +78,27 @@ class FilterForm(CouncilForm):
     def value(self, name: str):
         field = self[name]
         return None if field.errors or field.data in ("", None) else field.data
+
+
+class CommentForm(CouncilForm):
+    """A comment, a reply (parent_id) or a quote (quoted_id): plain text, shown as written."""
+
+    body = TextAreaField(_l("Your comment"), validators=[DataRequired(_l("Please write something.")),
+                                                          Length(max=4000)], render_kw={"rows": 4})
+    parent_id = HiddenField()
+    quoted_id = HiddenField()
+
+    def id_of(self, name: str) -> int | None:
+        value = self[name].data
+        return int(value) if value and str(value).isdigit() else None
+
+
+class CommentEditForm(CouncilForm):
+    body = TextAreaField(_l("Your comment"), validators=[DataRequired(_l("Please write something.")),
+                                                          Length(max=4000)], render_kw={"rows": 6})
+
+
+class ReasonForm(CouncilForm):
+    """Hiding (a reason is required) or reporting (a reason is welcome) a comment."""
+
+    reason = StringField(_l("Reason"), validators=[Optional(), Length(max=200)])

@@ -49,6 +49,8 @@ class Proposal(db.Model):
     # When the co-signing households first reached the estate's threshold: eligible for the agenda.
     eligible_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Comments and replies, kept on the row so the list sorts by "most discussed" without counting.
+    comment_count: Mapped[int] = mapped_column(default=0, server_default=sa.text("0"))
 
     estate: Mapped[Place] = relationship(foreign_keys=[estate_id])
     author: Mapped[User] = relationship(foreign_keys=[author_id])
@@ -91,3 +93,45 @@ class ProposalSettings(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     estate_id: Mapped[int] = mapped_column(sa.ForeignKey("places.id"), unique=True)
     cosign_threshold: Mapped[int] = mapped_column(default=DEFAULT_COSIGN_THRESHOLD)
+
+
+class ProposalComment(db.Model):
+    """A comment on a proposal, a reply to one (one level only), or the secretary's official answer.
+
+    The body is plain text (autoescaped, shown with white-space: pre-wrap), never Markdown.
+    """
+
+    __tablename__ = "proposal_comments"
+    __table_args__ = (sa.Index("ix_proposal_comments_proposal_parent", "proposal_id", "parent_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(sa.ForeignKey("proposals.id"))
+    author_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    # A reply points to a top-level comment; a reply to a reply is attached to that top-level parent.
+    parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("proposal_comments.id"))
+    # The comment being quoted: a short excerpt of it is shown above the body.
+    quoted_id: Mapped[int | None] = mapped_column(sa.ForeignKey("proposal_comments.id"))
+    body: Mapped[str] = mapped_column(sa.Text)
+    is_official: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Hidden by a moderator, with a reason; the author and moderators still see the text.
+    hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    hidden_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    hidden_reason: Mapped[str | None] = mapped_column(sa.String(200))
+
+    author: Mapped[User] = relationship(foreign_keys=[author_id])
+    quoted: Mapped[ProposalComment | None] = relationship(foreign_keys=[quoted_id], remote_side=[id])
+
+
+class CommentReport(db.Model):
+    """Someone reported a comment to the moderators, once per person and comment."""
+
+    __tablename__ = "proposal_comment_reports"
+    __table_args__ = (sa.UniqueConstraint("comment_id", "reporter_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    comment_id: Mapped[int] = mapped_column(sa.ForeignKey("proposal_comments.id"))
+    reporter_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    reason: Mapped[str] = mapped_column(sa.String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

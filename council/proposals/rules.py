@@ -5,6 +5,7 @@ No Flask, no database: plain values in, plain values out, so they are property-t
 from __future__ import annotations
 
 import enum
+from datetime import datetime, timedelta
 
 
 class Category(enum.StrEnum):
@@ -128,3 +129,12 @@ def in_scope(member_places: frozenset[int] | set[int], estate_id: int, building_
     if building_ids:
         return bool(building_ids & set(member_places))
     return estate_id in member_places
+
+
+# A comment may be corrected by its author for a short while; later edits would change what others answered.
+EDIT_WINDOW = timedelta(minutes=15)
+
+
+def may_edit(created_at: datetime, now: datetime) -> bool:
+    """Within 15 minutes of posting, inclusive: at exactly 15:00 still allowed, a microsecond later not."""
+    return now - created_at <= EDIT_WINDOW

@@ -304,7 +304,7 @@ def unfollow(proposal: Proposal, user: User) -> None:
 
 # ---- lists ----------------------------------------------------------------------------------------
 
-SORTS = ("newest", "cosigned")
+SORTS = ("newest", "cosigned", "discussed")
 
 
 def estate_page(estate: Place, user: User, page: int, per_page: int, state: ProposalState | None = None,
@@ -318,6 +318,8 @@ def estate_page(estate: Place, user: User, page: int, per_page: int, state: Prop
         query = query.where(Proposal.category == category)
     if sort == "cosigned":
         query = query.order_by(Proposal.household_count.desc(), Proposal.id.desc())
+    elif sort == "discussed":
+        query = query.order_by(Proposal.comment_count.desc(), Proposal.id.desc())
     else:
         query = query.order_by(Proposal.created_at.desc(), Proposal.id.desc())
     return db.paginate(query, page=page, per_page=per_page, error_out=False)

@@ -1,4 +1,4 @@
-"""Proposal pages: write, edit and publish a draft, read, co-sign, follow, withdraw; the estate's list."""
+"""Proposal pages: write, edit and publish a draft, read, co-sign, follow, withdraw, discuss; the estate's list."""
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -9,10 +9,18 @@ from council.exceptions import Refused
 from council.extensions import db
 from council.forms import EmptyForm, commit_or_flash, show_refusal
 from council.permissions import Action, current_standing, require
-from council.proposals import bp, panel, services  # noqa: F401  (panel registers itself)
-from council.proposals.forms import FilterForm, ProposalForm, SettingsForm
+from council.proposals import bp, discussion, panel, services  # noqa: F401  (panel registers itself)
+from council.proposals.forms import (
+    CommentEditForm,
+    CommentForm,
+    FilterForm,
+    ProposalForm,
+    ReasonForm,
+    SettingsForm,
+)
 from council.proposals.rules import Category, ProposalState, Step, allowed_steps
 from council.proposals.text import render
+from council.sqltypes import utcnow
 from council.territory.models import PlaceKind
 from council.territory.services import ancestors, get_place_or_404
 
@@ -100,8 +108,16 @@ def edit(proposal_id: int):
 def show(proposal_id: int):
     proposal = _load(proposal_id)
     standing = current_standing()
+    moderator = discussion.may_moderate(standing, proposal)
+    talk = discussion.discussion_of(proposal, moderator=moderator)
+    now = utcnow()
+    everyone = [*talk.official, *talk.comments, *(r for rs in talk.replies.values() for r in rs)]
     return render_template(
-        "proposals/show.html", proposal=proposal, body=render(proposal.body),
+        "proposals/show.html", proposal=proposal, body=render(proposal.body), talk=talk, moderator=moderator,
+        may_comment=discussion.may_comment(standing, current_user, proposal),
+        may_answer=discussion.may_answer(standing, proposal), comment_form=CommentForm(),
+        editable={c.id for c in everyone if discussion.may_edit_comment(c, current_user, now)},
+        cap=discussion.TOP_LEVEL_CAP,
         threshold=services.threshold_of(proposal.estate_id), may_cosign=services.may_cosign(standing, proposal),
         cosigned=services.has_cosigned(proposal, current_user),
         following=services.is_following(proposal, current_user), steps=allowed_steps(proposal.state),
@@ -160,10 +176,113 @@ def unfollow(proposal_id: int):
     return _act(proposal, lambda: services.unfollow(proposal, current_user), _("You no longer follow it."))
 
 
+# ---- discussion -----------------------------------------------------------------------------------
+
+def _to_discussion(proposal, anchor: str = "discussion"):
+    return redirect(url_for("proposals.show", proposal_id=proposal.id, _anchor=anchor))
+
+
+def _invalid(form) -> None:
+    """A small form on the proposal page failed: say why there (the page is re-read after the redirect)."""
+    errors = [e for field_errors in form.errors.values() for e in field_errors]
+    flash(errors[0] if errors else _("The form has expired. Please try again."), "error")
+
+
+def _post_comment(proposal, post) -> object:
+    """Validate the comment form, run `post(form)` (a service call returning the comment), commit, redirect."""
+    form = CommentForm()
+    if not form.validate_on_submit():
+        _invalid(form)
+        return _to_discussion(proposal)
+    posted = []
+    if commit_or_flash(lambda: posted.append(post(form)), _("Your comment is posted.")):
+        return _to_discussion(proposal, f"comment-{posted[0].id}")
+    return _to_discussion(proposal)
+
+
+@bp.post("/proposals/<int:proposal_id>/comments")
+@login_required
+def comment(proposal_id: int):
+    """A comment, a reply (parent_id) or a quoting comment (quoted_id); the commenter follows the proposal."""
+    proposal = _load(proposal_id)
+    return _post_comment(proposal, lambda form: discussion.add_comment(
+        proposal, current_user, current_standing(), form.body.data,
+        parent_id=form.id_of("parent_id"), quoted_id=form.id_of("quoted_id")))
+
+
+@bp.post("/proposals/<int:proposal_id>/answer")
+@login_required
+def answer(proposal_id: int):
+    """The official answer of the party-branch secretary or the estate's administrator."""
+    proposal = _load(proposal_id)
+    if not discussion.may_answer(current_standing(), proposal):
+        abort(403)
+    return _post_comment(proposal, lambda form: discussion.answer(
+        proposal, current_user, current_standing(), form.body.data))
+
+
+@bp.route("/proposals/<int:proposal_id>/comments/<int:comment_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_comment(proposal_id: int, comment_id: int):
+    """The author corrects a comment within 15 minutes of posting."""
+    proposal = _load(proposal_id)
+    item = discussion.get_comment_or_404(proposal, comment_id)
+    if item.author_id != current_user.id:
+        abort(403)
+    if not discussion.may_edit_comment(item, current_user):
+        flash(_("A comment can be edited only within 15 minutes of posting."), "error")
+        return _to_discussion(proposal, f"comment-{item.id}")
+    form = CommentEditForm(obj=item)
+    if form.validate_on_submit():
+        try:
+            discussion.edit_comment(item, current_user, form.body.data)
+        except Refused as refusal:
+            db.session.rollback()
+            show_refusal(form, refusal, "body")
+        else:
+            db.session.commit()
+            flash(_("Saved."), "success")
+            return _to_discussion(proposal, f"comment-{item.id}")
+    return render_template("proposals/edit_comment.html", proposal=proposal, comment=item, form=form,
+                           crumbs=ancestors(proposal.estate) + [proposal.estate]), 400 if form.errors else 200
+
+
+@bp.post("/proposals/<int:proposal_id>/comments/<int:comment_id>/hide")
+@login_required
+def hide_comment(proposal_id: int, comment_id: int):
+    """A moderator (staff of the estate) hides a comment, giving a reason that everyone sees."""
+    proposal = _load(proposal_id)
+    if not discussion.may_moderate(current_standing(), proposal):
+        abort(403)
+    item = discussion.get_comment_or_404(proposal, comment_id)
+    form = ReasonForm()
+    if not form.validate_on_submit():
+        _invalid(form)
+    else:
+        commit_or_flash(lambda: discussion.hide(item, proposal, current_user, current_standing(), form.reason.data),
+                        _("The comment is hidden."))
+    return _to_discussion(proposal, f"comment-{item.id}")
+
+
+@bp.post("/proposals/<int:proposal_id>/comments/<int:comment_id>/report")
+@login_required
+def report_comment(proposal_id: int, comment_id: int):
+    """Anyone who may read the proposal reports a comment to the moderators, once."""
+    proposal = _load(proposal_id)
+    item = discussion.get_comment_or_404(proposal, comment_id)
+    form = ReasonForm()
+    if not form.validate_on_submit():
+        _invalid(form)
+    else:
+        commit_or_flash(lambda: discussion.report(item, proposal, current_user, form.reason.data),
+                        _("Thank you: the moderators will look at it."))
+    return _to_discussion(proposal, f"comment-{item.id}")
+
+
 @bp.get("/places/<int:place_id>/proposals")
 @login_required
 def listing(place_id: int):
-    """The estate's proposals the reader may see, filtered by state and category, newest or most co-signed."""
+    """The estate's proposals the reader may see, by state and category; newest, most co-signed, most discussed."""
     estate = _estate_or_404(place_id)
     require(Action.PLACE_VIEW, estate)
     filters = FilterForm(request.args)
