@@ -301,3 +301,21 @@ def test_a_second_cosign_arriving_at_the_same_moment_is_refused_politely(app, wo
         db.session.rollback()
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(Cosign.id))) == 0  # nothing half-saved here
+
+
+def test_search_by_words_in_chinese(app, world, login):
+    lift = published(app, world, login, title="1号楼加装电梯", body="政府补贴一部分")
+    shed = published(app, world, login, title="增设电动车棚", body="要有充电桩", category="ebike_shed")
+    client = login("resident")
+
+    def found(q):
+        page = client.get(f"/places/{world.estate}/proposals", query_string={"q": q}).text
+        return {pid for pid in (lift, shed) if f"/proposals/{pid}\"" in page}
+
+    assert found("电梯") == {lift}
+    assert found("充电") == {shed}
+    assert found("电") == {lift, shed}
+    assert found("电梯 补贴") == {lift}  # every word must appear
+    assert found("电梯 充电桩") == set()
+    assert found("100%") == set()  # % is literal, not a wildcard
+    assert found("") == {lift, shed}

@@ -71,6 +71,7 @@ class FilterForm(CouncilForm):
     class Meta:
         csrf = False
 
+    q = StringField(_l("Words"), validators=[Optional(), Length(max=50)], render_kw={"type": "search"})
     state = SelectField(_l("State"), choices=state_filter_choices, default="")
     category = SelectField(_l("Category"), choices=category_filter_choices, default="")
     sort = SelectField(_l("Sort"), choices=sort_choices, default="newest")

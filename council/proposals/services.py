@@ -307,8 +307,16 @@ def unfollow(proposal: Proposal, user: User) -> None:
 SORTS = ("newest", "cosigned", "discussed")
 
 
+def search_clause(words: str):
+    """Every word (split on spaces) must appear in the title or the body. Chinese has no spaces, so a
+    word is any run of characters: "电梯 补贴" finds proposals that mention both; % and _ are literal."""
+    terms = [w for w in (words or "").split() if w][:5]
+    return sa.and_(*[sa.or_(Proposal.title.contains(t, autoescape=True), Proposal.body.contains(t, autoescape=True))
+                     for t in terms]) if terms else sa.true()
+
+
 def estate_page(estate: Place, user: User, page: int, per_page: int, state: ProposalState | None = None,
-                category: Category | None = None, sort: str = "newest"):
+                category: Category | None = None, sort: str = "newest", words: str = ""):
     """One page of an estate's proposals the reader may see (three queries: rows, count, buildings)."""
     query = (sa.select(Proposal).where(Proposal.estate_id == estate.id, visible_clause(user))
              .options(joinedload(Proposal.author), selectinload(Proposal.buildings)))
@@ -316,6 +324,7 @@ def estate_page(estate: Place, user: User, page: int, per_page: int, state: Prop
         query = query.where(Proposal.state == state)
     if category is not None:
         query = query.where(Proposal.category == category)
+    query = query.where(search_clause(words))
     if sort == "cosigned":
         query = query.order_by(Proposal.household_count.desc(), Proposal.id.desc())
     elif sort == "discussed":

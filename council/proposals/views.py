@@ -291,7 +291,7 @@ def listing(place_id: int):
     page = services.estate_page(
         estate, current_user, request.args.get("page", 1, type=int), current_app.config["PER_PAGE"],
         state=ProposalState(state) if state else None, category=Category(category) if category else None,
-        sort=filters.value("sort") or "newest")
+        sort=filters.value("sort") or "newest", words=filters.value("q") or "")
     return render_template("proposals/list.html", estate=estate, page=page, filters=filters,
                            threshold=services.threshold_of(estate.id),
                            may_write=services.may_write(current_standing(), estate),
