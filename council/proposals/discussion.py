@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask import abort, url_for
+from flask import abort
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
@@ -34,9 +34,6 @@ register_verbs({
     "proposal.answered": _l("posted the official answer"),
     "proposal.comment_reported": _l("reported a comment to the moderators"),
 })
-inbox.register({
-    "proposal.commented": _l("There is a new comment on a proposal you follow."),
-}, "proposal", lambda proposal_id: url_for("proposals.show", proposal_id=proposal_id))
 
 
 # ---- who may do what ------------------------------------------------------------------------------

@@ -75,6 +75,7 @@ TIMELINE = {
 INBOX = {
     "proposal.changed": _l("A proposal you follow has moved on."),
     "proposal.eligible": _l("A proposal you follow has enough co-signatures for the agenda."),
+    "proposal.commented": _l("There is a new comment on a proposal you follow."),
 }
 register_verbs(TIMELINE)
 inbox.register(INBOX, "proposal", lambda proposal_id: url_for("proposals.show", proposal_id=proposal_id))
