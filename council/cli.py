@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from council.accounts.models import User
 from council.accounts.services import PASSWORD_MIN, USERNAME_RE, normalise_username
+from council.ballots.services import close_due
 from council.concerns.services import remind_overdue
 from council.demo import DEMO_PASSWORD, seed
 from council.extensions import db
@@ -89,6 +90,16 @@ def remind_overdue_command() -> None:
     count = remind_overdue(local_today())
     db.session.commit()
     click.echo(f"Reminded the owners of {count} overdue concern(s).")
+
+
+@council_cli.command("close-votes")
+def close_votes_command() -> None:
+    """Every few minutes: close and count the votes whose window has ended. Run from cron.
+
+    Pages also close a vote when someone opens it after its window; this makes sure results and the
+    proposals' states move on even when nobody looks."""
+    count = close_due()
+    click.echo(f"Closed and counted {count} vote(s).")
 
 
 @council_cli.command("create-admin")

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from council.accounts.models import User
 from council.demo_concerns import seed_concerns
+from council.demo_votes import seed_votes
 from council.extensions import db
 from council.membership import services as membership
 from council.membership.models import Membership, MembershipStatus, Relation
@@ -49,6 +50,7 @@ PEOPLE = [
     ("xiangl", "李月萍", (Role.SERVICE_TEAM, ("金山街道", "城北社区", "第一网格", "香林美域"))),
     ("qinghe", "胡芳瑞", (Role.ADMIN, ("金山街道", "青和居社区", "青和居"))),
     ("sbd", "赵建国", (Role.BUILDING_LEADER, ("芜湖路街道", "东陈岗社区", "送变电家园", "10号楼"))),
+    ("sbdsec", "马红梅", (Role.BRANCH_SECRETARY, ("芜湖路街道", "东陈岗社区", "送变电家园"))),
     ("resident", "周丽华", None),
     ("newcomer", "孙晓明", None),
 ]
@@ -186,6 +188,7 @@ def seed() -> Summary:
         membership.record_party_member(people["leader"], estate, True, people["secretary"])
     db.session.flush()
     summary.concerns = seed_concerns()
+    summary.people += seed_votes(_place_at(("芜湖路街道", "东陈岗社区", "送变电家园")), estate, DEMO_PASSWORD)
     return summary
 
 

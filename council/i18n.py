@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -64,6 +64,12 @@ def local_today() -> date:
     """Today's date where the estates are (the default time zone, Asia/Shanghai): deadlines are days there."""
     zone = current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai") if current_app else "Asia/Shanghai"
     return datetime.now(ZoneInfo(zone)).date()
+
+
+def at_local(day: date, moment: time) -> datetime:
+    """A date and time as the estates read them (Asia/Shanghai by default), in UTC for storage."""
+    zone = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai"))
+    return datetime.combine(day, moment, tzinfo=zone).astimezone(UTC)
 
 
 def current_locale_code() -> str:

@@ -1,6 +1,7 @@
 """Every area's models in one place, for Alembic and the shell."""
 from council.accounts.models import ClaimCode, User
 from council.activity.models import Activity
+from council.ballots.models import Poll, PublishedBallot, RollLine, SecretBallot
 from council.concerns.models import Comment, Concern, DepartmentCall, Photo, Support
 from council.membership.models import Membership, PartyMember
 from council.notifications.models import Notification
@@ -11,5 +12,5 @@ from council.territory.models import Household, Place
 __all__ = [
     "Activity", "ClaimCode", "Comment", "Concern", "DepartmentCall", "Household", "Membership", "Notification",
     "PartyMember", "Photo", "Place", "RoleGrant", "Support", "User", "Proposal", "Cosign", "Follow",
-    "ProposalSettings",
+    "ProposalSettings", "Poll", "RollLine", "SecretBallot", "PublishedBallot",
 ]

@@ -32,6 +32,8 @@ class Action(enum.StrEnum):
     CONCERN_RECORD = "concern.record"  # record a concern on a resident's behalf (stand, phone, visit)
     PROPOSAL_MODERATE = "proposal.moderate"  # hide a proposal comment (with a reason), see reports
     PROPOSAL_ANSWER = "proposal.answer"  # post the official answer to a proposal
+    PROPOSAL_STEER = "proposal.steer"  # put a proposal on the agenda, open its vote, mark it carried out
+    VOTE_TELLER = "vote.teller"  # see a vote's roll, record written proxies, check voters off for paper
 
 
 STAFF_ROLES = frozenset(Role)
@@ -49,6 +51,8 @@ RULES: dict[Action, frozenset[Role]] = {
     Action.CONCERN_RECORD: STAFF_ROLES,
     Action.PROPOSAL_MODERATE: STAFF_ROLES,
     Action.PROPOSAL_ANSWER: frozenset({Role.BRANCH_SECRETARY, Role.ADMIN}),
+    Action.PROPOSAL_STEER: frozenset({Role.BRANCH_SECRETARY, Role.ADMIN}),
+    Action.VOTE_TELLER: STAFF_ROLES,
 }
 
 # Actions that an approved resident may take on their own building and estate, without any role.

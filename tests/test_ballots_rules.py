@@ -26,7 +26,12 @@ from council.ballots.rules import (
     count_second_round,
     dedupe_first,
     owners_roll,
+    paper_fits,
+    proxy_allowed,
+    result_from_counts,
+    secret_allowed,
     tally,
+    window_open,
 )
 
 FOR, AGAINST, ABSTAIN = Choice.FOR, Choice.AGAINST, Choice.ABSTAIN
@@ -100,6 +105,8 @@ def test_totals_add_up(roll, rule, data):
     assert result.passed is all(t.met for t in result.thresholds)
     for t in result.thresholds:
         assert 0 <= t.reached <= 1
+    # The count stored at close, tested again, gives the very same result.
+    assert result_from_counts(rule, result.roll_heads, result.roll_area_dm2, result.heads, result.area_dm2) == result
 
 
 # --- Headcount rules -------------------------------------------------------------------------------
@@ -511,3 +518,34 @@ def test_second_round_candidates_are_the_best_placed_remaining(seats, names, fac
     for c in result.second_round:
         assert by_id[c] > 0
         assert all(by_id[c] >= by_id[o] for o in left_out)
+
+
+# --- Casting rules ---------------------------------------------------------------------------------
+
+@given(st.integers(0, 10))
+def test_at_most_three_proxies_per_holder(held):
+    assert proxy_allowed(held) is (held < 3)
+
+
+@given(st.integers(-10_000, 10_000), st.integers(1, 10_000))
+def test_the_window_includes_its_opening_and_excludes_its_close(offset, length):
+    opened, closes = 0, length
+    assert window_open(offset, opened, closes) is (0 <= offset < length)
+    assert window_open(opened, opened, closes) and not window_open(closes, opened, closes)
+
+
+@given(st.integers(0, 500), st.integers(-5, 500), st.integers(0, 500))
+def test_paper_entered_never_exceeds_papers_issued(entered, batch, issued):
+    fits = paper_fits(entered, batch, issued)
+    assert fits is (batch > 0 and entered + batch <= issued)
+    if fits:
+        assert entered + batch <= issued
+
+
+def test_paper_batch_exactly_filling_the_issued_papers_fits():
+    assert paper_fits(7, 3, 10) and not paper_fits(7, 4, 10) and not paper_fits(0, 0, 10)
+
+
+@pytest.mark.parametrize("rule", list(Rule))
+def test_only_headcount_votes_may_be_secret(rule):
+    assert secret_allowed(rule) is (rule in HEADCOUNT)

@@ -4,9 +4,14 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from council.accounts.models import User
+from council.ballots import services as polls
+from council.ballots.models import Poll, PollState
+from council.ballots.rules import Rule
 from council.demo import DEMO_PASSWORD
 from council.extensions import db
 from council.membership.models import Membership
+from council.proposals.models import Proposal
+from council.proposals.rules import ProposalState
 from council.roles.models import Role, RoleGrant
 from council.territory.models import Household, Place, PlaceKind
 
@@ -35,6 +40,14 @@ def test_seed_demo_is_idempotent_and_complete(app):
         assert {"化肥厂小区", "香林美域", "翰林学苑", "青和居", "送变电家园"} <= names
         qinghe = db.session.scalar(sa.select(Place).where(Place.name == "青和居"))
         assert db.session.scalar(sa.select(sa.func.count(Place.id)).where(Place.parent_id == qinghe.id)) == 19
+        # The lift of 送变电家园 10号楼: an Art. 278 owners' vote online, by proxy and on paper, passed.
+        lift = db.session.scalar(sa.select(Poll).where(Poll.title == "10号楼加装电梯"))
+        assert (lift.state, lift.rule, lift.passed) == (PollState.CLOSED, Rule.CIVIL_CODE_278_SPECIAL, True)
+        turnout = polls.turnout(lift)
+        assert (turnout.online, turnout.proxy, turnout.paper, turnout.roll) == (12, 2, 4, 24)
+        assert polls.count(lift) == polls.stored_result(lift)
+        proposal = db.session.get(Proposal, lift.subject_id)
+        assert proposal.state is ProposalState.PASSED and proposal.eligible_at is not None
 
 
 def test_demo_logins_work(app, client):

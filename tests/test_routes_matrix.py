@@ -133,6 +133,10 @@ COVERED_ELSEWHERE = {
     # tests/test_proposals_discussion.py
     "proposals.comment", "proposals.answer", "proposals.edit_comment", "proposals.hide_comment",
     "proposals.report_comment",
+    # tests/test_ballots_votes.py
+    "proposals.put_on_agenda", "proposals.open_vote", "proposals.start", "proposals.finish",
+    "ballots.show", "ballots.cast", "ballots.ballots", "ballots.proxies", "ballots.roll", "ballots.record_proxy",
+    "ballots.clear_proxy", "ballots.check_off", "ballots.paper",
 }
 IN_THIS_MATRIX = {
     "territory.place", "membership.requests", "activity.place_activity", "territory.edit_place",

@@ -246,28 +246,36 @@ def tally(rule: Rule, roll: Iterable[RollEntry], ballots: Iterable[Ballot]) -> R
     return a Result that has not passed.
     """
     ballots = list(ballots)
-    share, bound = APPROVAL[rule]
     if not rule.by_area:
         voters = {entry.voter: 0 for entry in roll}
         _check_ballots(ballots, voters, named=False)
-        heads = _counts((b.choice, 1) for b in ballots)
-        approval = Threshold(Measure.APPROVAL, share, bound, heads.in_favour, heads.cast)
-        return Result(rule, len(voters), None, heads, None, (approval,), approval.met)
+        return result_from_counts(rule, len(voters), None, _counts((b.choice, 1) for b in ballots), None)
 
     owners = owners_roll(roll)
     _check_ballots(ballots, owners, named=True)
     heads = _counts((b.choice, 1) for b in ballots)
     area = _counts((b.choice, owners[b.voter]) for b in ballots)
-    total_area = sum(owners.values())
+    return result_from_counts(rule, len(owners), sum(owners.values()), heads, area)
+
+
+def result_from_counts(rule: Rule, roll_heads: int, roll_area_dm2: int | None, heads: Counts,
+                       area_dm2: Counts | None) -> Result:
+    """Test a rule's thresholds on counts already made (the count stored when a poll closed)."""
+    share, bound = APPROVAL[rule]
+    if not rule.by_area:
+        approval = Threshold(Measure.APPROVAL, share, bound, heads.in_favour, heads.cast)
+        return Result(rule, roll_heads, None, heads, None, (approval,), approval.met)
+    if area_dm2 is None or roll_area_dm2 is None:
+        raise TallyError("Civil Code Art. 278 results need the areas")
     needed, at = PARTICIPATION
     # Civil Code Art. 278: participation over the WHOLE roll, approval over those who took part.
     thresholds = (
-        Threshold(Measure.PARTICIPATION_AREA, needed, at, area.cast, total_area),
-        Threshold(Measure.PARTICIPATION_OWNERS, needed, at, heads.cast, len(owners)),
-        Threshold(Measure.APPROVAL_AREA, share, bound, area.in_favour, area.cast),
+        Threshold(Measure.PARTICIPATION_AREA, needed, at, area_dm2.cast, roll_area_dm2),
+        Threshold(Measure.PARTICIPATION_OWNERS, needed, at, heads.cast, roll_heads),
+        Threshold(Measure.APPROVAL_AREA, share, bound, area_dm2.in_favour, area_dm2.cast),
         Threshold(Measure.APPROVAL_OWNERS, share, bound, heads.in_favour, heads.cast),
     )
-    return Result(rule, len(owners), total_area, heads, area, thresholds, all(t.met for t in thresholds))
+    return Result(rule, roll_heads, roll_area_dm2, heads, area_dm2, thresholds, all(t.met for t in thresholds))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -431,3 +439,29 @@ def count_second_round(roll_size: int, ballots: Iterable[ElectionBallot], seats:
     proposed). A re-vote of a tie may pass floor=Fraction(0): most votes win, with at least one vote.
     """
     return _count(roll_size, ballots, seats, form or ElectionForm(), floor, Bound.AT_LEAST, first_round=False)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Casting rules shared by proposal votes and elections
+
+MAX_PROXIES = 3  # written proxies one person may hold in one poll, as election practice allows
+
+
+def proxy_allowed(held: int) -> bool:
+    """May someone already holding `held` proxies in a poll take one more? At most MAX_PROXIES in all."""
+    return 0 <= held < MAX_PROXIES
+
+
+def window_open(now, opened_at, closes_at) -> bool:
+    """Ballots are taken from the opening (inclusive) until the close (exclusive): at closes_at it is over."""
+    return opened_at <= now < closes_at
+
+
+def paper_fits(entered: int, batch: int, issued: int) -> bool:
+    """A batch of paper ballots may be entered only if entered ballots stay within the papers issued."""
+    return batch > 0 and entered + batch <= issued
+
+
+def secret_allowed(rule: Rule) -> bool:
+    """Headcount votes may be secret; area-weighted Art. 278 votes are named by law (DESIGN invariant 4)."""
+    return not rule.by_area

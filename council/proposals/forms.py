@@ -1,9 +1,25 @@
 """Proposal forms."""
+from datetime import time
+
 from flask_babel import lazy_gettext as _l
-from wtforms import HiddenField, IntegerField, RadioField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    TimeField,
+)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from council.ballots.forms import BASIS_LABELS, RULE_LABELS
+from council.ballots.models import Basis
+from council.ballots.rules import Rule
 from council.forms import CouncilForm
 from council.proposals.rules import Category, ProposalState, cost_problem
 from council.proposals.services import CATEGORY_LABELS, COST_PROBLEMS, STATE_LABELS
@@ -103,3 +119,28 @@ class ReasonForm(CouncilForm):
     """Hiding (a reason is required) or reporting (a reason is welcome) a comment."""
 
     reason = StringField(_l("Reason"), validators=[Optional(), Length(max=200)])
+
+
+def rule_choices():
+    return [(r.value, RULE_LABELS[r]) for r in Rule]
+
+
+def basis_choices():
+    return [(b.value, BASIS_LABELS[b]) for b in (Basis.HOUSEHOLDS, Basis.MEMBERS)]
+
+
+class OpenVoteForm(CouncilForm):
+    """The secretary opens a proposal's vote; rule, secrecy and window cannot be changed afterwards."""
+
+    rule = RadioField(_l("How is it decided?"), choices=rule_choices,
+                      validators=[DataRequired(_l("Please choose one."))])
+    basis = RadioField(_l("Who votes? (for headcount rules)"), choices=basis_choices, default=Basis.HOUSEHOLDS.value,
+                       validators=[DataRequired(_l("Please choose one."))],
+                       description=_l("Owners' decisions under Art. 278 always give one vote per unit to its owners."))
+    secret = BooleanField(_l("Secret ballot (headcount rules only)"))
+    closes_on = DateField(_l("Voting closes on"), validators=[InputRequired(_l("Please give a date."))])
+    closes_time = TimeField(_l("at"), default=time(20, 0), validators=[InputRequired(_l("Please give a time."))])
+
+    def validate_secret(self, field):
+        if field.data and self.rule.data and Rule(self.rule.data).by_area:
+            raise ValidationError(_l("Owners' votes weighted by floor area are named by law; they cannot be secret."))

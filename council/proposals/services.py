@@ -84,6 +84,10 @@ REFUSALS = {
     Step.PUBLISH: _l("Only a draft can be published."),
     Step.EDIT: _l("Only a draft can be edited."),
     Step.WITHDRAW: _l("A proposal can be withdrawn only before voting starts."),
+    Step.PUT_ON_AGENDA: _l("Only a proposal open for discussion can go on the agenda."),
+    Step.OPEN_VOTE: _l("A vote is opened on a proposal that is on the agenda."),
+    Step.START: _l("Only a passed proposal can be carried out."),
+    Step.FINISH: _l("Only a proposal being carried out can be marked done."),
 }
 
 
@@ -187,15 +191,17 @@ def create(estate: Place, by: User, title: str, body: str, category: Category, b
     return proposal
 
 
-def _step(proposal: Proposal, step: Step, by: User) -> None:
-    """Move the proposal by `step` (refused unless the table allows it), record it, tell the followers."""
+def move(proposal: Proposal, step: Step, by: User | None, tell: bool = True) -> None:
+    """Move the proposal by `step` (refused unless the table allows it), record it, tell the followers
+    (unless the caller sends them a more precise message itself)."""
     try:
         proposal.state = next_state(proposal.state, step)
     except NotAllowed:
         raise Refused(REFUSALS.get(step, _l("This is not possible now."))) from None
     record(by, f"proposal.{step.value}", proposal.estate_id, "proposal", proposal.id)
-    if step is not Step.EDIT:
-        inbox.notify(followers(proposal), "proposal.changed", "proposal", proposal.id, proposal.title, by.id)
+    if tell and step is not Step.EDIT:
+        inbox.notify(followers(proposal), "proposal.changed", "proposal", proposal.id, proposal.title,
+                     by.id if by else None)
 
 
 def _author_only(proposal: Proposal, by: User) -> None:
@@ -208,19 +214,19 @@ def edit(proposal: Proposal, by: User, title: str, body: str, category: Category
          residents: int | None = None) -> None:
     """Change a draft; once published the text stays as the neighbours co-signed it."""
     _author_only(proposal, by)
-    _step(proposal, Step.EDIT, by)
+    move(proposal, Step.EDIT, by)
     _fill(proposal, proposal.estate, title, body, category, building_ids, cost, government, outside, residents)
 
 
 def publish(proposal: Proposal, by: User) -> None:
     _author_only(proposal, by)
-    _step(proposal, Step.PUBLISH, by)
+    move(proposal, Step.PUBLISH, by)
     proposal.published_at = utcnow()
 
 
 def withdraw(proposal: Proposal, by: User) -> None:
     _author_only(proposal, by)
-    _step(proposal, Step.WITHDRAW, by)
+    move(proposal, Step.WITHDRAW, by)
     proposal.withdrawn_at = utcnow()
 
 

@@ -1,19 +1,26 @@
-"""Proposal pages: write, edit and publish a draft, read, co-sign, follow, withdraw, discuss; the estate's list."""
+"""Proposal pages: write, edit and publish a draft, read, co-sign, follow, withdraw, discuss, put on the agenda
+and to a vote, carry out; the estate's list."""
+from datetime import timedelta
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from council.activity.services import activity_about, describe
+from council.ballots import services as polls
+from council.ballots.models import Basis
+from council.ballots.rules import Rule
 from council.exceptions import Refused
 from council.extensions import db
 from council.forms import EmptyForm, commit_or_flash, show_refusal
-from council.permissions import Action, current_standing, require
-from council.proposals import bp, discussion, panel, services  # noqa: F401  (panel registers itself)
+from council.i18n import at_local, local_today
+from council.permissions import Action, can, current_standing, require
+from council.proposals import bp, discussion, panel, services, stages  # noqa: F401  (panel registers itself)
 from council.proposals.forms import (
     CommentEditForm,
     CommentForm,
     FilterForm,
+    OpenVoteForm,
     ProposalForm,
     ReasonForm,
     SettingsForm,
@@ -111,6 +118,9 @@ def show(proposal_id: int):
     moderator = discussion.may_moderate(standing, proposal)
     talk = discussion.discussion_of(proposal, moderator=moderator)
     now = utcnow()
+    poll = stages.poll_of(proposal)
+    if poll is not None and polls.close_if_due(poll, now):
+        db.session.commit()
     everyone = [*talk.official, *talk.comments, *(r for rs in talk.replies.values() for r in rs)]
     return render_template(
         "proposals/show.html", proposal=proposal, body=render(proposal.body), talk=talk, moderator=moderator,
@@ -122,7 +132,9 @@ def show(proposal_id: int):
         cosigned=services.has_cosigned(proposal, current_user),
         following=services.is_following(proposal, current_user), steps=allowed_steps(proposal.state),
         author=proposal.author_id == current_user.id, timeline=activity_about("proposal", proposal.id),
-        describe=describe, form=EmptyForm(), crumbs=ancestors(proposal.estate) + [proposal.estate])
+        describe=describe, form=EmptyForm(), crumbs=ancestors(proposal.estate) + [proposal.estate],
+        poll=poll, turnout=polls.turnout(poll) if poll else None, result=polls.stored_result(poll) if poll else None,
+        steer=can(Action.PROPOSAL_STEER, proposal.estate))
 
 
 def _act(proposal, change, success: str):
@@ -174,6 +186,63 @@ def follow(proposal_id: int):
 def unfollow(proposal_id: int):
     proposal = _load(proposal_id)
     return _act(proposal, lambda: services.unfollow(proposal, current_user), _("You no longer follow it."))
+
+
+# ---- agenda, vote, carrying out -------------------------------------------------------------------
+
+def _steer(proposal_id: int):
+    proposal = _load(proposal_id)
+    require(Action.PROPOSAL_STEER, proposal.estate)
+    return proposal
+
+
+@bp.post("/proposals/<int:proposal_id>/agenda")
+@login_required
+def put_on_agenda(proposal_id: int):
+    """The secretary takes up a proposal that enough households co-signed."""
+    proposal = _steer(proposal_id)
+    return _act(proposal, lambda: stages.put_on_agenda(proposal, current_user), _("The proposal is on the agenda."))
+
+
+@bp.post("/proposals/<int:proposal_id>/start")
+@login_required
+def start(proposal_id: int):
+    proposal = _steer(proposal_id)
+    return _act(proposal, lambda: stages.start(proposal, current_user), _("Marked as being carried out."))
+
+
+@bp.post("/proposals/<int:proposal_id>/finish")
+@login_required
+def finish(proposal_id: int):
+    proposal = _steer(proposal_id)
+    return _act(proposal, lambda: stages.finish(proposal, current_user), _("Marked as done."))
+
+
+@bp.route("/proposals/<int:proposal_id>/vote", methods=["GET", "POST"])
+@login_required
+def open_vote(proposal_id: int):
+    """Open the proposal's vote: the roll of its scope is frozen, and rule, secrecy and window are final."""
+    proposal = _steer(proposal_id)
+    if Step.OPEN_VOTE not in allowed_steps(proposal.state):
+        flash(_("A vote is opened on a proposal that is on the agenda."), "error")
+        return redirect(url_for("proposals.show", proposal_id=proposal.id))
+    form = OpenVoteForm()
+    if request.method == "GET":
+        form.rule.data = stages.suggested_rule(proposal.category).value
+        form.closes_on.data = local_today() + timedelta(days=7)
+    if form.validate_on_submit():
+        try:
+            poll = stages.open_vote(proposal, current_user, Rule(form.rule.data), Basis(form.basis.data),
+                                    form.secret.data, at_local(form.closes_on.data, form.closes_time.data))
+        except Refused as refusal:
+            db.session.rollback()
+            show_refusal(form, refusal, "rule")
+        else:
+            db.session.commit()
+            flash(_("The vote is open."), "success")
+            return redirect(url_for("ballots.show", poll_id=poll.id))
+    return render_template("proposals/open_vote.html", proposal=proposal, form=form,
+                           crumbs=ancestors(proposal.estate) + [proposal.estate]), 400 if form.errors else 200
 
 
 # ---- discussion -----------------------------------------------------------------------------------

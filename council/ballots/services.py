@@ -1,0 +1,505 @@
+"""Poll services: open with a frozen roll, cast once, proxies, paper, close with a shuffle, count.
+
+Casting is one transaction (DESIGN invariant 3): the poll row is read with a share lock (PostgreSQL;
+SQLite serialises writers), the voter's roll line moves from NULL to a channel by a conditional update
+that must touch exactly one row, and only then is a secret ballot put in the box. Closing takes the
+poll row with an update, so a cast in flight either commits before the count or is refused after it.
+"""
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import abort
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import joinedload
+
+from council.accounts.models import User
+from council.activity.services import record, register_verbs
+from council.ballots import rules
+from council.ballots.models import Basis, Channel, Poll, PollState, PublishedBallot, RollLine, SecretBallot
+from council.ballots.rules import Ballot, Choice, RollEntry, Rule
+from council.exceptions import Refused
+from council.extensions import db
+from council.membership.models import Membership, MembershipStatus, Relation
+from council.sqltypes import utcnow
+from council.territory.models import Household, Place, PlaceKind
+
+register_verbs({
+    "vote.opened": _l("opened a vote"),
+    "vote.closed": _l("closed the vote and counted it"),
+    "vote.proxy": _l("recorded a written proxy"),
+    "vote.proxy_cleared": _l("cancelled a written proxy"),
+    "vote.paper": _l("checked a voter off the roll for a paper ballot"),
+    "vote.paper_batch": _l("entered a batch of paper ballots"),
+})
+
+LONGEST_WINDOW = timedelta(days=60)
+SHORTEST_WINDOW = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What an area tells the poll machinery about the things it puts to a vote."""
+
+    link: Callable[[int], str]  # subject id → URL of the subject's page
+    on_close: Callable[[Poll], None]  # called once, in the closing transaction, after the count
+
+
+_SUBJECTS: dict[str, Subject] = {}
+
+
+def register_subject(subject_type: str, link: Callable[[int], str], on_close: Callable[[Poll], None]) -> None:
+    _SUBJECTS[subject_type] = Subject(link, on_close)
+
+
+def subject_link(poll: Poll) -> str | None:
+    subject = _SUBJECTS.get(poll.subject_type)
+    return subject.link(poll.subject_id) if subject else None
+
+
+# ---- loading -------------------------------------------------------------------------------------
+
+def get_poll_or_404(poll_id: int) -> Poll:
+    poll = db.session.get(Poll, poll_id, options=[joinedload(Poll.place)])
+    if poll is None:
+        abort(404)
+    return poll
+
+
+def poll_for(subject_type: str, subject_id: int) -> Poll | None:
+    return db.session.scalar(sa.select(Poll).where(Poll.subject_type == subject_type, Poll.subject_id == subject_id))
+
+
+def get_line_or_404(poll: Poll, line_id: int) -> RollLine:
+    line = db.session.get(RollLine, line_id)
+    if line is None or line.poll_id != poll.id:
+        abort(404)
+    return line
+
+
+# ---- the roll ------------------------------------------------------------------------------------
+
+def _households_in(building_ids: Iterable[int]) -> list[tuple[Household, Place]]:
+    return list(db.session.execute(
+        sa.select(Household, Place).join(Place, Place.id == Household.building_id)
+        .where(Household.building_id.in_(sorted(set(building_ids))))
+        .order_by(Place.sort_key, Place.id, Household.sort_key, Household.id)))
+
+
+def roll_lines(basis: Basis, building_ids: Iterable[int]) -> list[dict]:
+    """The roll of the buildings given, as rows to freeze: every household (HOUSEHOLDS, OWNERS), with its
+    floor area, even those nobody has joined online (they still count, and may vote on paper); or every
+    adult approved member (MEMBERS), once each however many households they belong to."""
+    building_ids = sorted(set(building_ids))
+    if basis is not Basis.MEMBERS:
+        return [dict(household_id=h.id, building_id=b.id, label=f"{b.name} {h.label}",
+                     sort_key=f"{b.sort_key}/{h.sort_key}", area_dm2=h.floor_area_dm2)
+                for h, b in _households_in(building_ids)]
+    rows = db.session.execute(
+        sa.select(User.id, User.display_name, Household, Place.name, Place.sort_key, Place.id)
+        .select_from(Membership).join(User, User.id == Membership.user_id)
+        .join(Household, Household.id == Membership.household_id).join(Place, Place.id == Household.building_id)
+        .where(Household.building_id.in_(building_ids), Membership.status == MembershipStatus.APPROVED,
+               Membership.is_adult.is_(True))
+        .order_by(Place.sort_key, Household.sort_key, User.id)).all()
+    lines: dict[int, dict] = {}
+    for user_id, name, household, building, key, building_id in rows:
+        lines.setdefault(user_id, dict(user_id=user_id, building_id=building_id,
+                                       label=f"{name} ({building} {household.label})",
+                                       sort_key=f"{key}/{household.sort_key}/{user_id:010d}", area_dm2=0))
+    return list(lines.values())
+
+
+def buildings_of(place: Place) -> list[int]:
+    """A building itself, or every building of an estate."""
+    if place.kind is PlaceKind.BUILDING:
+        return [place.id]
+    return list(db.session.scalars(sa.select(Place.id).where(
+        Place.parent_id == place.id, Place.kind == PlaceKind.BUILDING)))
+
+
+def open_poll(place: Place, subject_type: str, subject_id: int, title: str, rule: Rule, basis: Basis,
+              secret: bool, closes_at: datetime, by: User, lines: list[dict], now: datetime | None = None) -> Poll:
+    """Open a poll and freeze its roll. Nothing about it can be changed afterwards."""
+    now = now or utcnow()
+    if rule.by_area and basis is not Basis.OWNERS:
+        raise Refused(_l("Civil Code Art. 278 votes are taken among the owners, one vote per unit."), "basis")
+    if secret and not rules.secret_allowed(rule):
+        raise Refused(_l("Owners' votes weighted by floor area are named by law; they cannot be secret."),
+                      "secret")
+    if closes_at < now + SHORTEST_WINDOW:
+        raise Refused(_l("The vote must stay open for at least an hour."), "closes_on")
+    if closes_at > now + LONGEST_WINDOW:
+        raise Refused(_l("A vote can stay open for at most 60 days."), "closes_on")
+    if not lines:
+        raise Refused(_l("Nobody is on the roll: there are no households or adult members in this scope."))
+    if rule.by_area and not any(line["area_dm2"] for line in lines):
+        raise Refused(_l("The floor areas of these households are missing."))
+    if poll_for(subject_type, subject_id) is not None:
+        raise Refused(_l("A vote has already been opened on this."))
+    poll = Poll(place_id=place.id, subject_type=subject_type, subject_id=subject_id, title=title[:200],
+                rule=rule, basis=basis, secret=secret, state=PollState.OPEN, opened_at=now, closes_at=closes_at,
+                opened_by_id=by.id)
+    db.session.add(poll)
+    db.session.flush()
+    db.session.execute(sa.insert(RollLine), [{**line, "poll_id": poll.id} for line in lines])
+    record(by, "vote.opened", place, subject_type, subject_id, detail=f"{len(lines)}")
+    return poll
+
+
+# ---- who may cast --------------------------------------------------------------------------------
+
+def _household_casters(poll: Poll, user: User):
+    """Households this person may vote for: an adult member approved before the poll opened (an owner,
+    for owners' votes). One ballot per household; the first one cast counts."""
+    query = sa.select(Membership.household_id).where(
+        Membership.user_id == user.id, Membership.status == MembershipStatus.APPROVED,
+        Membership.is_adult.is_(True), Membership.decided_at <= poll.opened_at)
+    if poll.basis is Basis.OWNERS:
+        query = query.where(Membership.relation == Relation.OWNER)
+    return query
+
+
+def casters(poll: Poll) -> list[int]:
+    """Everyone who may cast a ballot of the poll (to tell them it has opened). One query."""
+    if poll.basis is Basis.MEMBERS:
+        return list(db.session.scalars(sa.select(RollLine.user_id).where(RollLine.poll_id == poll.id)))
+    query = sa.select(Membership.user_id).where(
+        Membership.household_id.in_(sa.select(RollLine.household_id).where(RollLine.poll_id == poll.id)),
+        Membership.status == MembershipStatus.APPROVED, Membership.is_adult.is_(True),
+        Membership.decided_at <= poll.opened_at)
+    if poll.basis is Basis.OWNERS:
+        query = query.where(Membership.relation == Relation.OWNER)
+    return list(db.session.scalars(query.distinct()))
+
+
+def lines_for(poll: Poll, user: User) -> list[RollLine]:
+    """The roll lines this person may vote on: their own (or their household's) and any they hold a proxy
+    for. One query."""
+    if poll.basis is Basis.MEMBERS:
+        mine = RollLine.user_id == user.id
+    else:
+        mine = RollLine.household_id.in_(_household_casters(poll, user).scalar_subquery())
+    return list(db.session.scalars(
+        sa.select(RollLine).options(joinedload(RollLine.proxy))
+        .where(RollLine.poll_id == poll.id, sa.or_(mine, RollLine.proxy_id == user.id))
+        .order_by(RollLine.sort_key, RollLine.id)))
+
+
+def _may_cast(poll: Poll, line: RollLine, user: User) -> Channel | None:
+    """The channel this person casts `line` through (their own, or a proxy), or None."""
+    if line.proxy_id == user.id:
+        return Channel.PROXY
+    if poll.basis is Basis.MEMBERS:
+        return Channel.ONLINE if line.user_id == user.id else None
+    households = db.session.scalars(_household_casters(poll, user)).all()
+    return Channel.ONLINE if line.household_id in households else None
+
+
+# ---- casting -------------------------------------------------------------------------------------
+
+def _lock(poll: Poll, share: bool):
+    """Hold the poll row for the rest of the transaction (PostgreSQL); SQLite serialises writers anyway."""
+    return db.session.execute(sa.select(Poll.state, Poll.opened_at, Poll.closes_at, Poll.paper_entered)
+                              .where(Poll.id == poll.id).with_for_update(read=share)).one()
+
+
+def _still_open(poll: Poll, now: datetime):
+    """SQL condition: the poll is open and within its window, checked inside the update itself."""
+    return sa.exists().where(Poll.id == poll.id, Poll.state == PollState.OPEN,
+                             Poll.opened_at <= now, Poll.closes_at > now)
+
+
+def _check_open(poll: Poll, now: datetime, share: bool = True) -> None:
+    state, opened_at, closes_at, _ = _lock(poll, share)
+    if state is not PollState.OPEN or not rules.window_open(now, opened_at, closes_at):
+        raise Refused(_l("This vote is closed."))
+
+
+def new_tracker() -> str:
+    """A tracker for the voter to keep: 12 characters, unambiguous when read aloud or copied by hand."""
+    alphabet = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+    return "".join(secrets.choice(alphabet) for _ in range(12))
+
+
+def _mark(poll: Poll, line: RollLine, channel: Channel, now: datetime, **named) -> None:
+    """The conditional update that makes a vote count once: NULL → channel, exactly one row."""
+    done = db.session.execute(
+        sa.update(RollLine).where(RollLine.id == line.id, RollLine.poll_id == poll.id, RollLine.status.is_(None),
+                                  _still_open(poll, now))
+        .values(status=channel, **named).execution_options(synchronize_session=False)).rowcount
+    if done != 1:
+        raise Refused(_l("A ballot has already been cast for this line of the roll."))
+
+
+def cast(poll: Poll, line: RollLine, choice: Choice, by: User, now: datetime | None = None) -> str | None:
+    """Cast `line`'s ballot online (or by proxy). Returns the tracker of a secret ballot, shown once."""
+    now = now or utcnow()
+    channel = _may_cast(poll, line, by)
+    if channel is None:
+        raise Refused(_l("You are not on the roll for this line."))
+    _check_open(poll, now)
+    if poll.secret:
+        _mark(poll, line, channel, now)
+        tracker = new_tracker()
+        db.session.add(SecretBallot(id=secrets.token_urlsafe(16), poll_id=poll.id, tracker=tracker, choice=choice))
+        db.session.flush()
+        return tracker
+    _mark(poll, line, channel, now, choice=choice, cast_by_id=by.id, cast_at=now)
+    return None
+
+
+# ---- proxies and paper ---------------------------------------------------------------------------
+
+def _estate_member(user_id: int, estate_id: int) -> bool:
+    return db.session.scalar(
+        sa.select(Membership.id).join(Household, Household.id == Membership.household_id)
+        .join(Place, Place.id == Household.building_id)
+        .where(Membership.user_id == user_id, Membership.status == MembershipStatus.APPROVED,
+               Membership.is_adult.is_(True), Place.parent_id == estate_id).limit(1)) is not None
+
+
+def record_proxy(poll: Poll, line: RollLine, holder: User, by: User, now: datetime | None = None) -> None:
+    """Record a written proxy: `holder` votes for `line`. At most three per holder, before the line votes."""
+    now = now or utcnow()
+    _check_open(poll, now, share=False)
+    if line.status is not None:
+        raise Refused(_l("This line has already voted."))
+    if holder.id == line.user_id:
+        raise Refused(_l("Nobody holds a proxy for themselves."), "holder")
+    if not _estate_member(holder.id, poll.place_id):
+        raise Refused(_l("The proxy holder must be an adult resident of this estate with an account."), "holder")
+    held = db.session.scalar(sa.select(sa.func.count(RollLine.id)).where(
+        RollLine.poll_id == poll.id, RollLine.proxy_id == holder.id, RollLine.id != line.id)) or 0
+    if not rules.proxy_allowed(held):
+        raise Refused(_l("This person already holds three proxies in this vote, the most allowed."), "holder")
+    done = db.session.execute(sa.update(RollLine).where(RollLine.id == line.id, RollLine.status.is_(None))
+                              .values(proxy_id=holder.id).execution_options(synchronize_session=False)).rowcount
+    if done != 1:
+        raise Refused(_l("This line has already voted."))
+    db.session.refresh(line)
+    record(by, "vote.proxy", poll.place_id, poll.subject_type, poll.subject_id, target=holder, detail=line.label)
+
+
+def clear_proxy(poll: Poll, line: RollLine, by: User, now: datetime | None = None) -> None:
+    _check_open(poll, now or utcnow(), share=False)
+    if line.proxy_id is None or line.status is not None:
+        raise Refused(_l("There is no proxy to cancel on this line, or it has already voted."))
+    holder = line.proxy
+    line.proxy_id = None
+    db.session.flush()
+    record(by, "vote.proxy_cleared", poll.place_id, poll.subject_type, poll.subject_id, target=holder,
+           detail=line.label)
+
+
+def check_off(poll: Poll, line: RollLine, by: User, choice: Choice | None = None, now: datetime | None = None) -> None:
+    """A teller checks a voter off the roll for a paper ballot: nobody can vote this line online afterwards.
+
+    A named poll's paper ballot is signed, so its choice is entered with the check-off; a secret poll's
+    paper ballots go in the box later, in batches, unmarked.
+    """
+    now = now or utcnow()
+    if poll.secret and choice is not None:
+        raise Refused(_l("Secret paper ballots are entered in batches, not against a name."))
+    if not poll.secret and choice is None:
+        raise Refused(_l("Enter the choice written on the signed ballot."), "choice")
+    _check_open(poll, now)
+    named = {} if poll.secret else dict(choice=choice, cast_by_id=by.id, cast_at=now)
+    _mark(poll, line, Channel.PAPER, now, **named)
+    record(by, "vote.paper", poll.place_id, poll.subject_type, poll.subject_id, detail=line.label)
+
+
+def paper_issued(poll: Poll) -> int:
+    return db.session.scalar(sa.select(sa.func.count(RollLine.id)).where(
+        RollLine.poll_id == poll.id, RollLine.status == Channel.PAPER)) or 0
+
+
+def enter_paper(poll: Poll, counts: dict[Choice, int], by: User, now: datetime | None = None) -> int:
+    """Put a batch of secret paper ballots in the box; the batch is refused if it would exceed the papers
+    issued (the check and the counter move in one conditional update)."""
+    now = now or utcnow()
+    if not poll.secret:
+        raise Refused(_l("In a named vote each paper ballot is entered with its voter."))
+    if any(n < 0 for n in counts.values()):
+        raise Refused(_l("Counts cannot be negative."))
+    batch = sum(counts.values())
+    _check_open(poll, now, share=False)
+    issued = paper_issued(poll)
+    if not rules.paper_fits(poll.paper_entered, batch, issued):
+        raise Refused(_l("This batch would make more paper ballots than papers issued (%(issued)s).",
+                         issued=issued))
+    issued_now = sa.select(sa.func.count(RollLine.id)).where(
+        RollLine.poll_id == poll.id, RollLine.status == Channel.PAPER).scalar_subquery()
+    done = db.session.execute(
+        sa.update(Poll).where(Poll.id == poll.id, Poll.paper_entered + batch <= issued_now)
+        .values(paper_entered=Poll.paper_entered + batch).execution_options(synchronize_session=False)).rowcount
+    if done != 1:
+        raise Refused(_l("This batch would make more paper ballots than papers issued (%(issued)s).",
+                         issued=issued))
+    db.session.add_all(SecretBallot(id=secrets.token_urlsafe(16), poll_id=poll.id, tracker=None, choice=choice)
+                       for choice, n in counts.items() for _ in range(n))
+    db.session.flush()
+    db.session.refresh(poll)
+    record(by, "vote.paper_batch", poll.place_id, poll.subject_type, poll.subject_id, detail=str(batch))
+    return batch
+
+
+# ---- turnout, closing and the count ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Turnout:
+    """Who has taken part so far, by channel: never what anyone chose."""
+
+    roll: int
+    online: int
+    proxy: int
+    paper: int
+
+    @property
+    def voted(self) -> int:
+        return self.online + self.proxy + self.paper
+
+
+def turnout(poll: Poll) -> Turnout:
+    rows = dict(db.session.execute(sa.select(RollLine.status, sa.func.count(RollLine.id))
+                                   .where(RollLine.poll_id == poll.id).group_by(RollLine.status)).all())
+    return Turnout(sum(rows.values()), rows.get(Channel.ONLINE, 0), rows.get(Channel.PROXY, 0),
+                   rows.get(Channel.PAPER, 0))
+
+
+def _roll(poll: Poll) -> list[RollEntry]:
+    return [RollEntry(voter=line_id, area_dm2=area) for line_id, area in db.session.execute(
+        sa.select(RollLine.id, RollLine.area_dm2).where(RollLine.poll_id == poll.id))]
+
+
+def _ballots(poll: Poll) -> list[Ballot]:
+    if poll.secret:
+        table = PublishedBallot if poll.state is PollState.CLOSED else SecretBallot
+        choices = db.session.scalars(sa.select(table.choice).where(table.poll_id == poll.id))
+        return [Ballot(choice) for choice in choices]
+    return [Ballot(choice, voter=line_id) for line_id, choice in db.session.execute(
+        sa.select(RollLine.id, RollLine.choice).where(RollLine.poll_id == poll.id, RollLine.choice.is_not(None)))]
+
+
+def count(poll: Poll) -> rules.Result:
+    """Recount from the stored roll and ballots (two queries); the pure tally does the arithmetic."""
+    return rules.tally(poll.rule, _roll(poll), _ballots(poll))
+
+
+def _shuffle_box(poll: Poll) -> None:
+    """Rewrite the box into the published table in a cryptographically shuffled order, then empty it."""
+    box = list(db.session.execute(sa.select(SecretBallot.tracker, SecretBallot.choice)
+                                  .where(SecretBallot.poll_id == poll.id)))
+    secrets.SystemRandom().shuffle(box)
+    if box:
+        db.session.execute(sa.insert(PublishedBallot), [
+            dict(id=secrets.token_urlsafe(16), poll_id=poll.id, position=i, tracker=tracker, choice=choice)
+            for i, (tracker, choice) in enumerate(box, start=1)])
+    db.session.execute(sa.delete(SecretBallot).where(SecretBallot.poll_id == poll.id))
+
+
+def close(poll: Poll, by: User | None = None, now: datetime | None = None) -> bool:
+    """Close a poll whose window has ended, count it and tell its subject. Returns False if it was not due
+    or someone else closed it first (several app processes may try at once: only one update wins)."""
+    now = now or utcnow()
+    done = db.session.execute(
+        sa.update(Poll).where(Poll.id == poll.id, Poll.state == PollState.OPEN, Poll.closes_at <= now)
+        .values(state=PollState.CLOSED, closed_at=now).execution_options(synchronize_session=False)).rowcount
+    if done != 1:
+        return False
+    db.session.refresh(poll)
+    if poll.secret:
+        _shuffle_box(poll)
+    result = count(poll)
+    poll.roll_heads, poll.roll_area_dm2 = result.roll_heads, result.roll_area_dm2
+    poll.for_heads, poll.against_heads, poll.abstain_heads = (
+        result.heads.in_favour, result.heads.against, result.heads.abstain)
+    if result.area_dm2 is not None:
+        poll.for_area_dm2, poll.against_area_dm2, poll.abstain_area_dm2 = (
+            result.area_dm2.in_favour, result.area_dm2.against, result.area_dm2.abstain)
+    poll.passed = result.passed
+    db.session.flush()
+    record(by, "vote.closed", poll.place_id, poll.subject_type, poll.subject_id,
+           detail="passed" if result.passed else "not passed")
+    subject = _SUBJECTS.get(poll.subject_type)
+    if subject is not None:
+        subject.on_close(poll)
+    return True
+
+
+def close_if_due(poll: Poll, now: datetime | None = None) -> bool:
+    """Pages close a poll whose window has ended when someone looks at it (the cron job does the rest)."""
+    now = now or utcnow()
+    if poll.state is PollState.OPEN and poll.closes_at <= now:
+        return close(poll, None, now)
+    return False
+
+
+def close_due(now: datetime | None = None) -> int:
+    """Close every poll whose window has ended (for `flask council close-votes`); commits each one."""
+    now = now or utcnow()
+    ids = list(db.session.scalars(sa.select(Poll.id).where(Poll.state == PollState.OPEN, Poll.closes_at <= now)
+                                  .order_by(Poll.closes_at)))
+    closed = 0
+    for poll_id in ids:
+        if close(db.session.get(Poll, poll_id), None, now):
+            closed += 1
+        db.session.commit()
+    return closed
+
+
+def stored_result(poll: Poll) -> rules.Result | None:
+    """The result written at close, rebuilt as the pure rules' Result (thresholds included); no query."""
+    if poll.state is not PollState.CLOSED:
+        return None
+    heads = rules.Counts(poll.for_heads or 0, poll.against_heads or 0, poll.abstain_heads or 0)
+    area = (rules.Counts(poll.for_area_dm2 or 0, poll.against_area_dm2 or 0, poll.abstain_area_dm2 or 0)
+            if poll.rule.by_area else None)
+    return rules.result_from_counts(poll.rule, poll.roll_heads or 0, poll.roll_area_dm2, heads, area)
+
+
+def published_page(poll: Poll, page: int, per_page: int, tracker: str = ""):
+    query = sa.select(PublishedBallot).where(PublishedBallot.poll_id == poll.id)
+    if tracker:
+        query = query.where(PublishedBallot.tracker == "".join(tracker.split()).upper())  # "4jxg gugv f52h" too
+    return db.paginate(query.order_by(PublishedBallot.position), page=page, per_page=per_page, error_out=False)
+
+
+def roll_buildings(poll: Poll) -> list[Place]:
+    """The buildings the roll's voters live in (for building leaders acting as tellers)."""
+    ids = sa.select(RollLine.building_id).where(RollLine.poll_id == poll.id).distinct().scalar_subquery()
+    return list(db.session.scalars(sa.select(Place).where(Place.id.in_(ids)).order_by(Place.sort_key, Place.id)))
+
+
+def roll_page(poll: Poll, page: int, per_page: int, words: str = "", waiting: bool = False,
+              buildings: list[int] | None = None):
+    """A page of the roll; `buildings` limits it to the lines of those buildings (a building leader's)."""
+    query = sa.select(RollLine).options(joinedload(RollLine.proxy)).where(RollLine.poll_id == poll.id)
+    if buildings is not None:
+        query = query.where(RollLine.building_id.in_(buildings))
+    if words:
+        query = query.where(RollLine.label.contains(words.strip(), autoescape=True))
+    if waiting:
+        query = query.where(RollLine.status.is_(None))
+    return db.paginate(query.order_by(RollLine.sort_key, RollLine.id), page=page, per_page=per_page,
+                       error_out=False)
+
+
+def proxies_page(poll: Poll, page: int, per_page: int):
+    """The written proxies of the poll, published to the voters (who for whom, never how)."""
+    query = (sa.select(RollLine).options(joinedload(RollLine.proxy))
+             .where(RollLine.poll_id == poll.id, RollLine.proxy_id.is_not(None))
+             .order_by(RollLine.sort_key, RollLine.id))
+    return db.paginate(query, page=page, per_page=per_page, error_out=False)
+
+
+def find_person(text: str) -> User | None:
+    """A proxy holder by mobile number or username."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    return db.session.scalar(sa.select(User).where(sa.or_(User.mobile == text, User.username == text)))

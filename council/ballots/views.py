@@ -1,0 +1,224 @@
+"""Vote pages: vote (once, shown a tracker once), the result with its thresholds, the published ballots,
+and the tellers' roll for written proxies and paper ballots."""
+from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from council.ballots import bp, services
+from council.ballots.forms import (
+    BASIS_LABELS,
+    CHOICE_LABELS,
+    MEASURE_LABELS,
+    RULE_LABELS,
+    CastForm,
+    CheckOffForm,
+    PaperBatchForm,
+    ProxyForm,
+    TrackerForm,
+    required_label,
+)
+from council.ballots.rules import Choice
+from council.exceptions import Refused
+from council.extensions import db
+from council.forms import commit_or_flash, show_refusal
+from council.permissions import Action, can, current_standing, require
+from council.territory.services import ancestors
+
+
+def _load(poll_id: int, action: Action = Action.PLACE_VIEW):
+    """The poll, closed first if its window has ended (so nobody ever sees a stale 'open'); 403 outside."""
+    poll = services.get_poll_or_404(poll_id)
+    require(action, poll.place)
+    if services.close_if_due(poll):
+        db.session.commit()
+    return poll
+
+
+def _crumbs(poll):
+    return ancestors(poll.place) + [poll.place]
+
+
+@bp.get("/votes/<int:poll_id>")
+@login_required
+def show(poll_id: int):
+    """The vote: what is asked, by which rule, the turnout so far; the voter's ballot(s); the result."""
+    poll = _load(poll_id)
+    lines = services.lines_for(poll, current_user) if poll.is_open else []
+    return render_template("ballots/show.html", poll=poll, lines=lines, form=CastForm(),
+                           turnout=services.turnout(poll), result=services.stored_result(poll),
+                           subject_link=services.subject_link(poll), teller=current_standing().is_staff,
+                           crumbs=_crumbs(poll))
+
+
+@bp.post("/votes/<int:poll_id>/lines/<int:line_id>/cast")
+@login_required
+def cast(poll_id: int, line_id: int):
+    """Cast one line's ballot. A secret ballot's tracker is shown on this response only, never stored
+    with the voter nor put in the session: reloading cannot show it again."""
+    poll = _load(poll_id)
+    line = services.get_line_or_404(poll, line_id)
+    form = CastForm()
+    if not form.validate_on_submit():
+        flash(next(iter(form.errors.values()), [_("The form has expired. Please try again.")])[0], "error")
+        return redirect(url_for("ballots.show", poll_id=poll.id))
+    choice = Choice(form.choice.data)
+    try:
+        tracker = services.cast(poll, line, choice, current_user)
+    except Refused as refusal:
+        db.session.rollback()
+        flash(refusal.message, "error")
+        return redirect(url_for("ballots.show", poll_id=poll.id))
+    db.session.commit()
+    response = make_response(render_template("ballots/receipt.html", poll=poll, line=line, tracker=tracker,
+                                             choice=None if poll.secret else choice, crumbs=_crumbs(poll)))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/votes/<int:poll_id>/ballots")
+@login_required
+def ballots(poll_id: int):
+    """After the close: every secret ballot in shuffled order, to check one's tracker and recount."""
+    poll = _load(poll_id)
+    if not poll.secret or poll.is_open:
+        abort(404)
+    form = TrackerForm(request.args)
+    form.validate()
+    tracker = form.tracker.data or ""
+    page = services.published_page(poll, request.args.get("page", 1, type=int), current_app.config["PER_PAGE"],
+                                   tracker)
+    return render_template("ballots/ballots.html", poll=poll, page=page, form=form, tracker=tracker,
+                           result=services.stored_result(poll), crumbs=_crumbs(poll))
+
+
+@bp.get("/votes/<int:poll_id>/proxies")
+@login_required
+def proxies(poll_id: int):
+    """The written proxies of the vote, published to voters: who votes for whom, never how."""
+    poll = _load(poll_id)
+    page = services.proxies_page(poll, request.args.get("page", 1, type=int), current_app.config["PER_PAGE"])
+    return render_template("ballots/proxies.html", poll=poll, page=page, crumbs=_crumbs(poll))
+
+
+# ---- tellers --------------------------------------------------------------------------------------
+
+def _tellers_scope(poll) -> list[int] | None:
+    """None when the person is a teller for the whole roll (staff of the estate or above); otherwise the
+    buildings of the roll they serve (a building leader's own), or 403."""
+    if can(Action.VOTE_TELLER, poll.place):
+        return None
+    mine = [b.id for b in services.roll_buildings(poll) if can(Action.VOTE_TELLER, b)]
+    if not mine:
+        abort(403)
+    return mine
+
+
+def _teller_line(poll_id: int, line_id: int):
+    """The poll and one of its lines that this teller may act on (403 for another building's line)."""
+    poll = _load(poll_id)
+    scope = _tellers_scope(poll)
+    line = services.get_line_or_404(poll, line_id)
+    if scope is not None and line.building_id not in scope:
+        abort(403)
+    return poll, line
+
+
+@bp.get("/votes/<int:poll_id>/roll")
+@login_required
+def roll(poll_id: int):
+    """The frozen roll for tellers: who has taken part and how (never what they chose), proxies, paper."""
+    poll = _load(poll_id)
+    scope = _tellers_scope(poll)
+    words = (request.args.get("q") or "")[:40]
+    waiting = request.args.get("waiting") == "1"
+    page = services.roll_page(poll, request.args.get("page", 1, type=int), current_app.config["PER_PAGE"],
+                              words, waiting, scope)
+    return render_template("ballots/roll.html", poll=poll, page=page, words=words, waiting=waiting,
+                           proxy_form=ProxyForm(), check_form=CheckOffForm(), turnout=services.turnout(poll),
+                           crumbs=_crumbs(poll))
+
+
+def _back_to_roll(poll):
+    return redirect(url_for("ballots.roll", poll_id=poll.id, q=request.args.get("q") or None,
+                            page=request.args.get("page", type=int)))
+
+
+@bp.post("/votes/<int:poll_id>/lines/<int:line_id>/proxy")
+@login_required
+def record_proxy(poll_id: int, line_id: int):
+    poll, line = _teller_line(poll_id, line_id)
+    form = ProxyForm()
+    if not form.validate_on_submit():
+        flash(next(iter(form.errors.values()), [_("The form has expired. Please try again.")])[0], "error")
+        return _back_to_roll(poll)
+    holder = services.find_person(form.holder.data)
+    if holder is None:
+        flash(_("Nobody with that mobile number or username has an account."), "error")
+        return _back_to_roll(poll)
+    commit_or_flash(lambda: services.record_proxy(poll, line, holder, current_user),
+                    _("The proxy is recorded: %(name)s votes for %(line)s.", name=holder.display_name,
+                      line=line.label))
+    return _back_to_roll(poll)
+
+
+@bp.post("/votes/<int:poll_id>/lines/<int:line_id>/proxy/clear")
+@login_required
+def clear_proxy(poll_id: int, line_id: int):
+    poll, line = _teller_line(poll_id, line_id)
+    if not CheckOffForm().validate_on_submit():
+        flash(_("The form has expired. Please try again."), "error")
+    else:
+        commit_or_flash(lambda: services.clear_proxy(poll, line, current_user), _("The proxy is cancelled."))
+    return _back_to_roll(poll)
+
+
+@bp.post("/votes/<int:poll_id>/lines/<int:line_id>/paper")
+@login_required
+def check_off(poll_id: int, line_id: int):
+    """Hand out a paper ballot: the line can no longer vote online (a named vote takes the signed choice)."""
+    poll, line = _teller_line(poll_id, line_id)
+    form = CheckOffForm()
+    if not form.validate_on_submit():
+        flash(_("The form has expired. Please try again."), "error")
+        return _back_to_roll(poll)
+    choice = Choice(form.choice.data) if form.choice.data else None
+    commit_or_flash(lambda: services.check_off(poll, line, current_user, choice),
+                    _("%(line)s is checked off for a paper ballot.", line=line.label))
+    return _back_to_roll(poll)
+
+
+@bp.route("/votes/<int:poll_id>/paper", methods=["GET", "POST"])
+@login_required
+def paper(poll_id: int):
+    """Enter a secret vote's paper ballots in batches; never more than papers were handed out."""
+    poll = _load(poll_id, Action.VOTE_TELLER)
+    if not poll.secret:
+        abort(404)
+    form = PaperBatchForm()
+    if poll.is_open and form.validate_on_submit():
+        counts = {Choice.FOR: form.in_favour.data, Choice.AGAINST: form.against.data,
+                  Choice.ABSTAIN: form.abstain.data}
+        try:
+            batch = services.enter_paper(poll, counts, current_user)
+        except Refused as refusal:
+            db.session.rollback()
+            show_refusal(form, refusal, "in_favour")
+        else:
+            db.session.commit()
+            flash(_("%(n)s paper ballots are in the box.", n=batch), "success")
+            return redirect(url_for("ballots.paper", poll_id=poll.id))
+    return render_template("ballots/paper.html", poll=poll, form=form, issued=services.paper_issued(poll),
+                           crumbs=_crumbs(poll)), 400 if form.errors else 200
+
+
+@bp.app_template_global()
+def vote_labels():
+    """Labels for rules, bases, choices and thresholds, as residents read them."""
+    return dict(rule=RULE_LABELS, basis=BASIS_LABELS, choice=CHOICE_LABELS, measure=MEASURE_LABELS,
+                required=required_label)
+
+
+@bp.app_template_filter("percent")
+def percent(share) -> str:
+    """A Fraction as a percentage with two decimals, for reading; the thresholds compare exact fractions."""
+    return f"{float(share) * 100:.2f}%"
