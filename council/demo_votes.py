@@ -103,6 +103,10 @@ def _lift(estate: Place, building: Place, password: str) -> int:
                            "我住一楼，加装电梯挡了我家北面的光线，希望设计时考虑一下采光。")
     discussion.add_comment(proposal, _user("sbd09"), neighbour, "分摊比例能不能公示一下明细？")
     stages.put_on_agenda(proposal, secretary)
+    # The story took three weeks: written and co-signed, discussed at a Friday meeting, then voted on.
+    proposal.created_at = utcnow() - timedelta(days=21)
+    proposal.published_at = proposal.created_at + timedelta(hours=2)
+    proposal.eligible_at = utcnow() - timedelta(days=16)
     opened = utcnow() - timedelta(days=10)
     poll = stages.open_vote(proposal, secretary, Rule.CIVIL_CODE_278_SPECIAL, Basis.OWNERS, False,
                             opened + timedelta(days=7), now=opened)
