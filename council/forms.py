@@ -1,5 +1,8 @@
 """Shared by every area: the base form (errors in the page's language), a CSRF-only form, and the
 helpers that show a service's refusal or commit its change."""
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import lru_cache
 
 from babel.support import Translations
@@ -49,3 +52,29 @@ def commit_or_flash(change, success: str) -> bool:
     db.session.commit()
     flash(success, "success")
     return True
+
+
+@dataclass
+class Outcome:
+    ok: bool = False
+
+
+@contextmanager
+def saving(form: CouncilForm, default: str) -> Iterator[Outcome]:
+    """Run a validated form's service call: commit if it went through, or roll back and show the refusal
+    under its field (`default` if the form has no such field). Usage::
+
+        with saving(form, "name") as saved:
+            place = services.create_place(...)
+        if saved.ok:
+            return redirect(...)
+    """
+    outcome = Outcome()
+    try:
+        yield outcome
+    except Refused as refusal:
+        db.session.rollback()
+        show_refusal(form, refusal, default)
+        return
+    db.session.commit()
+    outcome.ok = True

@@ -7,7 +7,7 @@ from council.accounts import bp, services
 from council.accounts.forms import ChangePasswordForm, LoginForm, SignUpForm
 from council.exceptions import Refused
 from council.extensions import db, limiter, login_manager
-from council.forms import show_refusal
+from council.forms import saving
 from council.i18n import get_locale
 from council.main.views import safe_next
 
@@ -30,17 +30,13 @@ def signup():
         return redirect(url_for("main.home"))
     form = SignUpForm()
     if form.validate_on_submit():
-        try:
+        with saving(form, "mobile") as saved:
             user = services.sign_up(
                 form.display_name.data, form.password.data,
                 mobile=services.normalise_mobile(form.mobile.data) if form.mobile.data else None,
                 username=services.normalise_username(form.username.data) or None,
                 locale=str(get_locale()), claim_code=form.claim_code.data or None)
-        except Refused as refusal:
-            db.session.rollback()
-            show_refusal(form, refusal, "mobile")
-        else:
-            db.session.commit()
+        if saved.ok:
             session.clear()
             login_user(user)
             flash(_("Welcome, %(name)s. Your account is ready.", name=user.display_name), "success")

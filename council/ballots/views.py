@@ -20,7 +20,7 @@ from council.ballots.forms import (
 from council.ballots.rules import Choice
 from council.exceptions import Refused
 from council.extensions import db
-from council.forms import commit_or_flash, show_refusal
+from council.forms import commit_or_flash, saving
 from council.permissions import Action, can, current_standing, require
 from council.territory.services import ancestors
 
@@ -198,13 +198,9 @@ def paper(poll_id: int):
     if poll.is_open and form.validate_on_submit():
         counts = {Choice.FOR: form.in_favour.data, Choice.AGAINST: form.against.data,
                   Choice.ABSTAIN: form.abstain.data}
-        try:
+        with saving(form, "in_favour") as saved:
             batch = services.enter_paper(poll, counts, current_user)
-        except Refused as refusal:
-            db.session.rollback()
-            show_refusal(form, refusal, "in_favour")
-        else:
-            db.session.commit()
+        if saved.ok:
             flash(_("%(n)s paper ballots are in the box.", n=batch), "success")
             return redirect(url_for("ballots.paper", poll_id=poll.id))
     return render_template("ballots/paper.html", poll=poll, form=form, issued=services.paper_issued(poll),

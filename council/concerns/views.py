@@ -22,7 +22,7 @@ from council.concerns.models import DepartmentCall
 from council.concerns.rules import Category, Channel, allowed_steps
 from council.exceptions import Refused
 from council.extensions import db
-from council.forms import EmptyForm, commit_or_flash, show_refusal
+from council.forms import EmptyForm, commit_or_flash, saving
 from council.permissions import Action, can, current_standing, require
 from council.territory.models import PlaceKind
 from council.territory.services import ancestors, get_place_or_404
@@ -46,15 +46,11 @@ def new(place_id: int):
     if form.validate_on_submit():
         similar = [] if form.confirmed.data else services.similar_open(place, form.title.data)
         if not similar:
-            try:
+            with saving(form, "title") as saved:
                 concern = _report(place, form, on_behalf)
                 # Same transaction: a refused photo rolls the concern back too, shown under the field.
                 photos.add_photos(concern, form.photos.data)
-            except Refused as refusal:
-                db.session.rollback()
-                show_refusal(form, refusal, "title")
-            else:
-                db.session.commit()
+            if saved.ok:
                 flash(_("Thank you. Your concern is recorded; you will hear here when it moves on."), "success")
                 return redirect(url_for("concerns.show", concern_id=concern.id))
     return render_template("concerns/new.html", place=place, form=form, similar=similar, on_behalf=on_behalf,

@@ -10,9 +10,8 @@ from council.activity.services import activity_about, describe
 from council.ballots import services as polls
 from council.ballots.models import Basis
 from council.ballots.rules import Rule
-from council.exceptions import Refused
 from council.extensions import db
-from council.forms import EmptyForm, commit_or_flash, show_refusal
+from council.forms import EmptyForm, commit_or_flash, saving
 from council.i18n import at_local, local_today
 from council.permissions import Action, can, current_standing, require
 from council.proposals import bp, discussion, panel, services, stages  # noqa: F401  (panel registers itself)
@@ -59,13 +58,9 @@ def new(place_id: int):
         abort(403)
     form = ProposalForm(_buildings(estate))
     if form.validate_on_submit():
-        try:
+        with saving(form, "title") as saved:
             proposal = services.create(estate, current_user, **_fields(form))
-        except Refused as refusal:
-            db.session.rollback()
-            show_refusal(form, refusal, "title")
-        else:
-            db.session.commit()
+        if saved.ok:
             flash(_("Your draft is saved. Only you can see it until you publish it."), "success")
             return redirect(url_for("proposals.show", proposal_id=proposal.id))
     return render_template("proposals/edit.html", estate=estate, form=form, proposal=None,
@@ -97,13 +92,9 @@ def edit(proposal_id: int):
         form.buildings.data = [b.id for b in proposal.buildings]
         form.category.data = proposal.category.value
     if form.validate_on_submit():
-        try:
+        with saving(form, "title") as saved:
             services.edit(proposal, current_user, **_fields(form))
-        except Refused as refusal:
-            db.session.rollback()
-            show_refusal(form, refusal, "title")
-        else:
-            db.session.commit()
+        if saved.ok:
             flash(_("Saved."), "success")
             return redirect(url_for("proposals.show", proposal_id=proposal.id))
     return render_template("proposals/edit.html", estate=proposal.estate, form=form, proposal=proposal,
@@ -231,14 +222,10 @@ def open_vote(proposal_id: int):
         form.rule.data = stages.suggested_rule(proposal.category).value
         form.closes_on.data = local_today() + timedelta(days=7)
     if form.validate_on_submit():
-        try:
+        with saving(form, "rule") as saved:
             poll = stages.open_vote(proposal, current_user, Rule(form.rule.data), Basis(form.basis.data),
                                     form.secret.data, at_local(form.closes_on.data, form.closes_time.data))
-        except Refused as refusal:
-            db.session.rollback()
-            show_refusal(form, refusal, "rule")
-        else:
-            db.session.commit()
+        if saved.ok:
             flash(_("The vote is open."), "success")
             return redirect(url_for("ballots.show", poll_id=poll.id))
     return render_template("proposals/open_vote.html", proposal=proposal, form=form,
@@ -303,13 +290,9 @@ def edit_comment(proposal_id: int, comment_id: int):
         return _to_discussion(proposal, f"comment-{item.id}")
     form = CommentEditForm(obj=item)
     if form.validate_on_submit():
-        try:
+        with saving(form, "body") as saved:
             discussion.edit_comment(item, current_user, form.body.data)
-        except Refused as refusal:
-            db.session.rollback()
-            show_refusal(form, refusal, "body")
-        else:
-            db.session.commit()
+        if saved.ok:
             flash(_("Saved."), "success")
             return _to_discussion(proposal, f"comment-{item.id}")
     return render_template("proposals/edit_comment.html", proposal=proposal, comment=item, form=form,
@@ -376,13 +359,9 @@ def settings(place_id: int):
     form = SettingsForm(data={"cosign_threshold": services.threshold_of(estate.id)}
                         if request.method == "GET" else None)
     if form.validate_on_submit():
-        try:
+        with saving(form, "cosign_threshold") as saved:
             services.set_threshold(estate, current_user, form.cosign_threshold.data)
-        except Refused as refusal:
-            db.session.rollback()
-            show_refusal(form, refusal, "cosign_threshold")
-        else:
-            db.session.commit()
+        if saved.ok:
             flash(_("Saved."), "success")
             return redirect(url_for("proposals.listing", place_id=estate.id))
     return render_template("proposals/settings.html", estate=estate, form=form,

@@ -6,7 +6,7 @@ from flask_login import current_user, login_required
 from council.accounts.services import find_by_login
 from council.exceptions import Refused
 from council.extensions import db
-from council.forms import EmptyForm, show_refusal
+from council.forms import EmptyForm, saving
 from council.permissions import Action, current_standing, may_grant, require
 from council.roles import bp, services
 from council.roles.forms import GrantForm
@@ -36,13 +36,9 @@ def place_roles(place_id: int):
         elif not may_grant(current_standing(), Role(form.role.data), place.lineage_ids):
             abort(403)
         else:
-            try:
+            with saving(form, "role") as saved:
                 services.grant(person, Role(form.role.data), place, current_user, form.duty.data)
-            except Refused as refusal:
-                db.session.rollback()
-                show_refusal(form, refusal, "role")
-            else:
-                db.session.commit()
+            if saved.ok:
                 flash(_("%(name)s is now %(role)s of %(place)s.", name=person.display_name,
                         role=services.ROLE_LABELS[Role(form.role.data)], place=place.name), "success")
                 return redirect(url_for("roles.place_roles", place_id=place.id))

@@ -3,9 +3,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from council.exceptions import Refused
-from council.extensions import db
-from council.forms import show_refusal
+from council.forms import saving
 from council.permissions import Action, can, require
 from council.territory import bp, services
 from council.territory.forms import HouseholdForm, PlaceForm
@@ -48,13 +46,9 @@ def new_place(place_id: int | None, kind: str):
     require(Action.TERRITORY_MANAGE, parent)
     form = PlaceForm()
     if form.validate_on_submit():
-        try:
+        with saving(form, "name") as saved:
             created = services.create_place(kind, form.name.data, parent, current_user, form.address.data)
-        except Refused as refusal:
-            db.session.rollback()
-            show_refusal(form, refusal, "name")
-        else:
-            db.session.commit()
+        if saved.ok:
             flash(_("%(name)s is created.", name=created.name), "success")
             return redirect(url_for("territory.place", place_id=created.id))
     return render_template("territory/place_form.html", form=form, parent=parent, kind=kind, place=None,
@@ -69,13 +63,9 @@ def edit_place(place_id: int):
     require(Action.TERRITORY_MANAGE, place)
     form = PlaceForm(obj=place)
     if form.validate_on_submit():
-        try:
+        with saving(form, "name") as saved:
             services.update_place(place, form.name.data, form.address.data, current_user)
-        except Refused as refusal:
-            db.session.rollback()
-            show_refusal(form, refusal, "name")
-        else:
-            db.session.commit()
+        if saved.ok:
             flash(_("Saved."), "success")
             return redirect(url_for("territory.place", place_id=place.id))
     return render_template("territory/place_form.html", form=form, parent=place.parent, kind=place.kind,
@@ -95,15 +85,11 @@ def new_household(building_id: int):
     require(Action.TERRITORY_MANAGE, building)
     form = _household_form()
     if form.validate_on_submit():
-        try:
+        with saving(form, "area") as saved:
             household = services.create_household(building, form.unit.data, form.room.data,
                                                   services.parse_area(form.area.data), Tenure(form.tenure.data),
                                                   current_user)
-        except Refused as refusal:
-            db.session.rollback()
-            show_refusal(form, refusal, "area")
-        else:
-            db.session.commit()
+        if saved.ok:
             flash(_("Household %(label)s is added.", label=household.label), "success")
             return redirect(url_for("territory.new_household", building_id=building.id))
     return render_template("territory/household_form.html", form=form, building=building, household=None,
@@ -119,14 +105,10 @@ def edit_household(household_id: int):
     form = _household_form(obj=household, data=None if request.method == "POST" else {
         "area": household.floor_area, "tenure": household.tenure.value})
     if form.validate_on_submit():
-        try:
+        with saving(form, "area") as saved:
             services.update_household(household, form.unit.data, form.room.data,
                                       services.parse_area(form.area.data), Tenure(form.tenure.data), current_user)
-        except Refused as refusal:
-            db.session.rollback()
-            show_refusal(form, refusal, "area")
-        else:
-            db.session.commit()
+        if saved.ok:
             flash(_("Saved."), "success")
             return redirect(url_for("territory.place", place_id=building.id))
     return render_template("territory/household_form.html", form=form, building=building, household=household,
