@@ -58,12 +58,13 @@ def create_app(config: type | None = None) -> Flask:
     from council.main.views import bp as main_bp
     from council.membership.views import bp as membership_bp
     from council.notifications.views import bp as notifications_bp
+    from council.owners.views import bp as owners_bp
     from council.proposals.views import bp as proposals_bp
     from council.roles.views import bp as roles_bp
     from council.territory.views import bp as territory_bp
 
     for blueprint in (main_bp, accounts_bp, territory_bp, membership_bp, roles_bp, activity_bp, concerns_bp,
-                      notifications_bp, proposals_bp, ballots_bp):
+                      notifications_bp, proposals_bp, ballots_bp, owners_bp):
         app.register_blueprint(blueprint)
 
     from council.permissions import Action, can, current_standing

@@ -16,6 +16,7 @@ from council.concerns.services import remind_overdue
 from council.demo import DEMO_PASSWORD, seed
 from council.extensions import db
 from council.i18n import local_today
+from council.owners.services import check_register_rows, import_register_rows
 from council.territory.models import Place, PlaceKind
 from council.territory.services import check_household_rows, import_household_rows
 
@@ -82,6 +83,33 @@ def import_households(csv_file: Path, estate_ref: str) -> None:
                                    "imported. Run the command again to see which rows now clash.") from None
     click.echo(f"Imported {report.households_created} households into {estate.name} "
                f"({report.buildings_created} new buildings).")
+
+
+@council_cli.command("import-owners")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--estate", "estate_ref", required=True, help="The estate's id or exact name.")
+def import_owners(csv_file: Path, estate_ref: str) -> None:
+    """Load an estate's owner register from CSV (one row per owner: building,unit,room,certificate_no,
+    owner_name[,owner_mobile,owner_login,caster,kind,area]); every row or none."""
+    estate = _find_estate(estate_ref)
+    try:
+        text = csv_file.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise click.ClickException("The file is not UTF-8 text. Save it as CSV UTF-8 and try again.") from None
+    report = check_register_rows(estate, text)
+    if not report.ok:
+        for line, message in report.errors:
+            click.echo(f"line {line}: {message}", err=True)
+        raise click.ClickException(f"{len(report.errors)} bad row(s); nothing was imported.")
+    with click.progressbar(length=len(report.units), label=f"Owner register of {estate.name}",
+                           file=sys.stderr) as bar:
+        def progress(units):
+            for unit in units:
+                yield unit
+                bar.update(1)
+        import_register_rows(report, None, progress=progress)
+    db.session.commit()
+    click.echo(f"Recorded {report.owners_recorded} owner(s) of {len(report.units)} unit(s) in {estate.name}.")
 
 
 @council_cli.command("remind-overdue")

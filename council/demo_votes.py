@@ -8,19 +8,21 @@ import click
 import sqlalchemy as sa
 
 from council.accounts.models import User
+from council.ballots import publication
 from council.ballots import services as polls
 from council.ballots.models import Basis, Poll, RollLine
 from council.ballots.rules import Choice, Rule
 from council.extensions import db
 from council.membership import services as membership
 from council.membership.models import Relation
+from council.owners.services import OwnerEntry, record_owners
 from council.permissions import Standing
 from council.proposals import discussion, stages
 from council.proposals import services as proposals
 from council.proposals.models import Proposal
 from council.proposals.rules import Category
 from council.sqltypes import utcnow
-from council.territory.models import Household, Place
+from council.territory.models import Household, Place, UnitKind
 
 LIFT_TITLE = "10号楼加装电梯"
 LIFT_BODY = """10号楼是1996年的六层老楼，没有电梯。楼里住着不少七八十岁的老人，上下楼很吃力。
@@ -38,6 +40,7 @@ OWNERS = [("sbd01", "钱德胜"), ("sbd02", "孙桂芳"), ("sbd03", "李宏伟")
           ("sbd06", "郑淑华"), ("sbd07", "王海涛"), ("sbd08", "冯秀珍"), ("sbd09", "陈国栋"), ("sbd10", "褚丽娟"),
           ("sbd11", "卫建平"), ("sbd12", "蒋凤兰"), ("sbd13", "沈立民")]
 NO_PHONE = ["韩老太", "杨大爷", "朱桂英", "秦德福", "尤秀芝", "许长根"]
+ABSENT_OWNERS = ["金凤", "魏国强", "陶玉梅", "施建华"]  # owners who live elsewhere and did not vote
 # How the owners voted (the lift passed clearly; two against, one abstained).
 ONLINE = {"sbd01": Choice.FOR, "sbd02": Choice.FOR, "sbd03": Choice.FOR, "sbd04": Choice.AGAINST,
           "sbd05": Choice.FOR, "sbd06": Choice.FOR, "sbd07": Choice.FOR, "sbd08": Choice.FOR, "sbd09": Choice.ABSTAIN,
@@ -59,6 +62,39 @@ def _exists(estate: Place, title: str) -> bool:
 def _line(poll: Poll, household_id: int) -> RollLine:
     return db.session.scalar(sa.select(RollLine).where(RollLine.poll_id == poll.id,
                                                        RollLine.household_id == household_id))
+
+
+def _register(building: Place, households: list[Household], owner_of: dict[str, Household]) -> None:
+    """The owner register of 10号楼 as the community recorded it from the property certificates: sbd01 owns
+    two flats (one head), 2-102 is owned jointly and sbd02 casts its vote, three owners live elsewhere and
+    have no account, four parking spaces are on the register but outside the Art. 278 base."""
+    staff = _user("sbdsec")
+    accounts = {household.id: username for username, household in owner_of.items() if _user(username)}
+    names = {household.id: name for name, household in owner_of.items()}
+    absent = iter(ABSENT_OWNERS)
+    for number, household in enumerate(households, start=1):
+        certificate = f"皖(2019)合肥市不动产权第{3400100 + number:07d}号"
+        username = accounts.get(household.id)
+        if household.id == owner_of["sbd02"].id:
+            entries = [OwnerEntry(_user("sbd02").display_name, login="sbd02", caster=True),
+                       OwnerEntry("钱建设")]
+        elif username:
+            entries = [OwnerEntry(_user(username).display_name, login=username)]
+        elif household.id in names:
+            entries = [OwnerEntry(names[household.id])]
+        elif number == len(households) - 3:  # sbd01's second flat, let to a tenant
+            entries = [OwnerEntry(_user("sbd01").display_name, login="sbd01")]
+        else:
+            entries = [OwnerEntry(next(absent))]
+        record_owners(household, entries, certificate, staff)
+    for number, holder in enumerate(("sbd03", "sbd05", "sbd07", None), start=1):
+        space = Household(building=building, unit="车位", room=f"{number:03d}", sort_key=f"~{number:03d}",
+                          floor_area_dm2=1250, kind=UnitKind.PARKING)
+        db.session.add(space)
+        db.session.flush()
+        if holder:
+            record_owners(space, [OwnerEntry(_user(holder).display_name, login=holder)],
+                          f"皖(2019)合肥市不动产权第{3400200 + number:07d}号", staff, UnitKind.PARKING)
 
 
 def _lift(estate: Place, building: Place, password: str) -> int:
@@ -91,6 +127,7 @@ def _lift(estate: Place, building: Place, password: str) -> int:
     tenant = membership.register_resident(households[3], "租户小刘", Relation.TENANT, True, leader)
     tenant.decided_at = long_ago
     db.session.flush()
+    _register(building, households, owner_of)
 
     author = _user("sbd01")
     proposal = proposals.create(estate, author, LIFT_TITLE, LIFT_BODY, Category.LIFT, [building.id],
@@ -109,7 +146,7 @@ def _lift(estate: Place, building: Place, password: str) -> int:
     proposal.eligible_at = utcnow() - timedelta(days=16)
     opened = utcnow() - timedelta(days=10)
     poll = stages.open_vote(proposal, secretary, Rule.CIVIL_CODE_278_SPECIAL, Basis.OWNERS, False,
-                            opened + timedelta(days=7), now=opened)
+                            opened + timedelta(days=7), now=opened, objection_days=3)
     cast_at = opened + timedelta(days=2)
     for username, choice in ONLINE.items():
         polls.cast(poll, _line(poll, owner_of[username].id), choice, _user(username), now=cast_at)
@@ -119,7 +156,17 @@ def _lift(estate: Place, building: Place, password: str) -> int:
         polls.cast(poll, line, choice, _user(holder), now=cast_at)
     for name, choice in PAPER.items():  # the building meeting (一楼见) on the fifth evening
         polls.check_off(poll, _line(poll, owner_of[name].id), leader, choice, now=opened + timedelta(days=5))
+    # The turnout drive: the building leader knocked on the last doors; one owner declined.
+    absent = db.session.scalar(sa.select(RollLine).where(RollLine.poll_id == poll.id, RollLine.status.is_(None))
+                               .order_by(RollLine.sort_key).limit(1))
+    publication.record_declined(poll, absent, leader, now=opened + timedelta(days=6))
     polls.close(poll, None, poll.closes_at)
+    # The preliminary result was posted; one objection, answered in public; then the result became final.
+    objection = publication.lodge(poll, _user("sbd04"), "我家是一楼，表决前没人上门跟我说明采光的问题，"
+                                  "这样的结果我有意见。", now=poll.closed_at + timedelta(days=1))
+    publication.answer(objection, poll, secretary, "设计单位已出具日照分析报告，一楼采光影响在标准以内，"
+                       "报告贴在一单元门口，欢迎来社区查看。表决通知于开票前一周张贴并逐户送达。",
+                       now=poll.closed_at + timedelta(days=2))
     return added
 
 

@@ -1,10 +1,11 @@
 """Every area's models in one place, for Alembic and the shell."""
 from council.accounts.models import ClaimCode, User
 from council.activity.models import Activity
-from council.ballots.models import Poll, PublishedBallot, RollLine, SecretBallot
+from council.ballots.models import Objection, Poll, PublishedBallot, RollLine, SecretBallot
 from council.concerns.models import Comment, Concern, DepartmentCall, Photo, Support
 from council.membership.models import Membership, PartyMember
 from council.notifications.models import Notification
+from council.owners.models import Ownership
 from council.proposals.models import Cosign, Follow, Proposal, ProposalSettings
 from council.roles.models import RoleGrant
 from council.territory.models import Household, Place
@@ -13,4 +14,5 @@ __all__ = [
     "Activity", "ClaimCode", "Comment", "Concern", "DepartmentCall", "Household", "Membership", "Notification",
     "PartyMember", "Photo", "Place", "RoleGrant", "Support", "User", "Proposal", "Cosign", "Follow",
     "ProposalSettings", "Poll", "RollLine", "SecretBallot", "PublishedBallot",
+    "Ownership", "Objection",
 ]

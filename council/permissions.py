@@ -34,6 +34,8 @@ class Action(enum.StrEnum):
     PROPOSAL_ANSWER = "proposal.answer"  # post the official answer to a proposal
     PROPOSAL_STEER = "proposal.steer"  # put a proposal on the agenda, open its vote, mark it carried out
     VOTE_TELLER = "vote.teller"  # see a vote's roll, record written proxies, check voters off for paper
+    OWNERS_VIEW = "owners.view"  # read the owner register (names, masked certificate numbers)
+    OWNERS_MANAGE = "owners.manage"  # record owners from property certificates, import and export the register
 
 
 STAFF_ROLES = frozenset(Role)
@@ -53,6 +55,8 @@ RULES: dict[Action, frozenset[Role]] = {
     Action.PROPOSAL_ANSWER: frozenset({Role.BRANCH_SECRETARY, Role.ADMIN}),
     Action.PROPOSAL_STEER: frozenset({Role.BRANCH_SECRETARY, Role.ADMIN}),
     Action.VOTE_TELLER: STAFF_ROLES,
+    Action.OWNERS_VIEW: STAFF_ROLES,
+    Action.OWNERS_MANAGE: frozenset({Role.ADMIN, Role.COMMITTEE_MEMBER}),
 }
 
 # Actions that an approved resident may take on their own building and estate, without any role.

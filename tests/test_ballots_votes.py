@@ -372,11 +372,13 @@ def test_secretary_opens_the_vote_through_the_page(app, world, lift, login):
         "closes_time": "20:00"})
     assert bad.status_code == 400 and "cannot be secret" in bad.get_data(as_text=True)
     response = client.post(f"/proposals/{lift['proposal']}/vote", data={
-        "rule": "civil_code_278_ordinary", "basis": "households", "closes_on": day, "closes_time": "20:00"})
+        "rule": "civil_code_278_ordinary", "basis": "households", "closes_on": day, "closes_time": "20:00",
+        "objection_days": "3"})
     assert response.status_code == 302
     with app.app_context():
         poll = db.session.scalar(sa.select(Poll))
         assert poll.basis is Basis.OWNERS and poll.closes_at.hour == 12  # 20:00 in Shanghai is 12:00 UTC
+        assert poll.objection_days == 3
     for username in ("resident", "leader", "outsider"):
         assert login(username).get(f"/proposals/{lift['proposal']}/vote").status_code == 403
 

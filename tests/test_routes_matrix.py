@@ -137,6 +137,11 @@ COVERED_ELSEWHERE = {
     "proposals.put_on_agenda", "proposals.open_vote", "proposals.start", "proposals.finish",
     "ballots.show", "ballots.cast", "ballots.ballots", "ballots.proxies", "ballots.roll", "ballots.record_proxy",
     "ballots.clear_proxy", "ballots.check_off", "ballots.paper",
+    # tests/test_ballots_publication.py
+    "ballots.doors", "ballots.declined", "ballots.participation", "ballots.objections", "ballots.answer_objection",
+    "ballots.filing_detail", "ballots.filing_summary", "ballots.filing_print",
+    # tests/test_owners_register.py
+    "owners.building", "owners.edit", "owners.import_register", "owners.export",
 }
 IN_THIS_MATRIX = {
     "territory.place", "membership.requests", "activity.place_activity", "territory.edit_place",

@@ -1,6 +1,6 @@
 """Forms of a vote: casting, written proxies, paper check-off and paper batches, tracker lookup."""
 from flask_babel import lazy_gettext as _l
-from wtforms import IntegerField, RadioField, StringField
+from wtforms import IntegerField, RadioField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from council.ballots.models import Basis
@@ -78,6 +78,16 @@ class PaperBatchForm(CouncilForm):
     in_favour = _count(_l("Ballots in favour"))
     against = _count(_l("Ballots against"))
     abstain = _count(_l("Ballots abstaining"))
+
+
+class ObjectionForm(CouncilForm):
+    body = TextAreaField(_l("Your objection"), validators=[DataRequired(_l("Please say what you object to.")),
+                                                            Length(max=2000)], render_kw={"rows": 4})
+
+
+class AnswerForm(CouncilForm):
+    body = TextAreaField(_l("Public answer"), validators=[DataRequired(_l("Please write the answer.")),
+                                                          Length(max=2000)], render_kw={"rows": 3})
 
 
 class TrackerForm(CouncilForm):

@@ -18,7 +18,7 @@ from council.accounts.models import User
 from council.ballots.rules import Choice, Rule
 from council.extensions import db
 from council.sqltypes import UTCDateTime, str_enum, utcnow
-from council.territory.models import Place
+from council.territory.models import Place, UnitKind
 
 
 class Basis(enum.StrEnum):
@@ -71,6 +71,12 @@ class Poll(db.Model):
     closes_at: Mapped[datetime] = mapped_column(UTCDateTime)
     opened_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Owners' votes taken from the owner register: each unit's current caster votes, and all the units of
+    # one owner (the same voter_key) are one head and one ballot. Otherwise each household's owner members.
+    by_register: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # After the close the result is preliminary for this many days, in which owners may object; the
+    # organisers answer every objection in public before the result is final (0: final at once).
+    objection_days: Mapped[int] = mapped_column(default=0, server_default=sa.text("0"))
     # Paper ballots of a secret poll entered so far; never more than voters checked off for paper.
     paper_entered: Mapped[int] = mapped_column(default=0)
     # The count, written once at close (units: ballots; areas in dm²). None while the poll is open.
@@ -106,6 +112,7 @@ class RollLine(db.Model):
         sa.CheckConstraint("(user_id IS NULL) <> (household_id IS NULL)", name="one_voter"),
         sa.Index("ix_poll_roll_poll_status", "poll_id", "status"),
         sa.Index("ix_poll_roll_poll_building", "poll_id", "building_id"),
+        sa.Index("ix_poll_roll_poll_voter_key", "poll_id", "voter_key"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -118,9 +125,16 @@ class RollLine(db.Model):
     label: Mapped[str] = mapped_column(sa.String(120))
     sort_key: Mapped[str] = mapped_column(sa.String(255), default="")
     area_dm2: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    kind: Mapped[UnitKind] = mapped_column(str_enum(UnitKind, 16), default=UnitKind.DWELLING,
+                                           server_default=UnitKind.DWELLING.value)
+    # Owner register polls: the head this unit counts for (an owner of several units is one head); set
+    # when the poll opens and moved to the new owner if the unit is sold and they cast it.
+    voter_key: Mapped[str | None] = mapped_column(sa.String(200))
     status: Mapped[Channel | None] = mapped_column(str_enum(Channel, 8))
     # A written proxy recorded by staff: this person votes for the line (at most 3 lines per holder).
     proxy_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    # Turnout drive: a teller knocked and the voter declined to vote (they still may, until the close).
+    declined_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Named polls only: the choice, who cast it (the voter, a proxy holder or a teller) and when.
     choice: Mapped[Choice | None] = mapped_column(str_enum(Choice, 8))
     cast_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
@@ -159,3 +173,21 @@ class PublishedBallot(db.Model):
     position: Mapped[int] = mapped_column()
     tracker: Mapped[str | None] = mapped_column(sa.String(16), unique=True)
     choice: Mapped[Choice] = mapped_column(str_enum(Choice, 8))
+
+
+class Objection(db.Model):
+    """An objection to a preliminary result, lodged by a voter and answered by the organisers in public."""
+
+    __tablename__ = "poll_objections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    poll_id: Mapped[int] = mapped_column(sa.ForeignKey("polls.id"), index=True)
+    author_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    body: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    answer: Mapped[str | None] = mapped_column(sa.Text)
+    answered_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    author: Mapped[User] = relationship(foreign_keys=[author_id])
+    answered_by: Mapped[User | None] = relationship(foreign_keys=[answered_by_id])

@@ -11,6 +11,7 @@ import enum
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from fractions import Fraction
 from typing import TypeVar
 
@@ -465,3 +466,123 @@ def paper_fits(entered: int, batch: int, issued: int) -> bool:
 def secret_allowed(rule: Rule) -> bool:
     """Headcount votes may be secret; area-weighted Art. 278 votes are named by law (DESIGN invariant 4)."""
     return not rule.by_area
+
+
+class Standing(enum.StrEnum):
+    """Where a poll's result stands: counted yet? final yet?"""
+
+    OPEN = "open"  # still voting: nothing to show
+    PRELIMINARY = "preliminary"  # counted; the objection window is open or an objection awaits its answer
+    FINAL = "final"
+
+
+def objections_open(closed_at, days: int, now) -> bool:
+    """Objections are taken from the close (inclusive) for `days` days (exclusive at the end)."""
+    return closed_at is not None and days > 0 and closed_at <= now < closed_at + timedelta(days=days)
+
+
+def result_standing(closed_at, days: int, now, unanswered: int) -> Standing:
+    """A count is final once its objection window has passed and every objection has its public answer."""
+    if closed_at is None:
+        return Standing.OPEN
+    if objections_open(closed_at, days, now) or unanswered > 0:
+        return Standing.PRELIMINARY
+    return Standing.FINAL
+
+
+# ---------------------------------------------------------------------------------------------------
+# Choice votes: several options (plan A / plan B...), single or up to N choices
+
+
+@dataclass(frozen=True)
+class OptionBallot:
+    """A choice-vote ballot: the options picked, "none of these" (nothing picked), or an abstention."""
+
+    picks: frozenset[int] = frozenset()
+    abstain: bool = False
+    voter: Key | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "picks", frozenset(self.picks))
+        if self.abstain and self.picks:
+            raise TallyError("an abstention picks nothing")
+
+
+@dataclass(frozen=True)
+class OptionResult:
+    """One option's support: heads (and area) that picked it, each tested against the rule's share."""
+
+    option: int
+    heads: int
+    area_dm2: int | None
+    thresholds: tuple[Threshold, ...]
+
+    @property
+    def carried(self) -> bool:
+        return all(t.met for t in self.thresholds)
+
+
+@dataclass(frozen=True)
+class ChoiceResult:
+    """A choice vote: participation (Art. 278), every option, "none of these" and abstentions."""
+
+    rule: Rule
+    roll_heads: int
+    roll_area_dm2: int | None
+    cast: int  # ballots taking part, abstentions and "none of these" included
+    none_of_these: int
+    abstain: int
+    void: int  # paper ballots picking more options than allowed: they take part but support nothing
+    participation: tuple[Threshold, ...]
+    options: tuple[OptionResult, ...]
+
+    @property
+    def carried(self) -> tuple[int, ...]:
+        """The options that reached the rule's share (of the participants), if participation was met."""
+        if not all(t.met for t in self.participation):
+            return ()
+        return tuple(o.option for o in self.options if o.carried)
+
+
+def tally_options(rule: Rule, roll: Iterable[RollEntry], ballots: Iterable[OptionBallot], options: Sequence[int],
+                  max_choices: int = 1) -> ChoiceResult:
+    """Count a choice vote. Each option is carried when the voters who picked it reach the rule's share of
+    everyone who took part (for Art. 278, of both the participating area and the participating owners,
+    after the usual two-thirds participation over the whole roll). Abstentions and "none of these" take
+    part and support no option; a ballot picking more than `max_choices` options is void the same way."""
+    if max_choices < 1:
+        raise ValueError("a choice vote lets each voter pick at least one option")
+    ballots = list(ballots)
+    share, bound = APPROVAL[rule]
+    known = set(options)
+    for ballot in ballots:
+        if not ballot.picks <= known:
+            raise TallyError(f"unknown options {sorted(ballot.picks - known)}")
+    if rule.by_area:
+        base = owners_roll(roll)
+        _check_ballots([Ballot(Choice.ABSTAIN, b.voter) for b in ballots], base, named=True)
+    else:
+        base = {entry.voter: 0 for entry in roll}
+        _check_ballots([Ballot(Choice.ABSTAIN, b.voter) for b in ballots], base, named=False)
+    valid = [b for b in ballots if not b.abstain and len(b.picks) <= max_choices]
+    cast_area = sum(base[b.voter] for b in ballots) if rule.by_area else None
+    participation: tuple[Threshold, ...] = ()
+    if rule.by_area:
+        needed, at = PARTICIPATION
+        participation = (Threshold(Measure.PARTICIPATION_AREA, needed, at, cast_area, sum(base.values())),
+                         Threshold(Measure.PARTICIPATION_OWNERS, needed, at, len(ballots), len(base)))
+    results = []
+    for option in options:
+        picked = [b for b in valid if option in b.picks]
+        tests = [Threshold(Measure.APPROVAL_OWNERS if rule.by_area else Measure.APPROVAL, share, bound,
+                           len(picked), len(ballots))]
+        area = None
+        if rule.by_area:
+            area = sum(base[b.voter] for b in picked)
+            tests.insert(0, Threshold(Measure.APPROVAL_AREA, share, bound, area, cast_area))
+        results.append(OptionResult(option, len(picked), area, tuple(tests)))
+    return ChoiceResult(
+        rule=rule, roll_heads=len(base), roll_area_dm2=sum(base.values()) if rule.by_area else None,
+        cast=len(ballots), none_of_these=sum(1 for b in valid if not b.picks),
+        abstain=sum(1 for b in ballots if b.abstain), void=sum(1 for b in ballots if len(b.picks) > max_choices),
+        participation=participation, options=tuple(results))

@@ -25,8 +25,10 @@ from council.ballots.rules import Ballot, Choice, RollEntry, Rule
 from council.exceptions import Refused
 from council.extensions import db
 from council.membership.models import Membership, MembershipStatus, Relation
+from council.owners import services as register
+from council.owners.models import Ownership
 from council.sqltypes import utcnow
-from council.territory.models import Household, Place, PlaceKind
+from council.territory.models import Household, Place, PlaceKind, UnitKind
 
 register_verbs({
     "vote.opened": _l("opened a vote"),
@@ -91,14 +93,29 @@ def _households_in(building_ids: Iterable[int]) -> list[tuple[Household, Place]]
 
 
 def roll_lines(basis: Basis, building_ids: Iterable[int]) -> list[dict]:
-    """The roll of the buildings given, as rows to freeze: every household (HOUSEHOLDS, OWNERS), with its
-    floor area, even those nobody has joined online (they still count, and may vote on paper); or every
-    adult approved member (MEMBERS), once each however many households they belong to."""
+    """The roll of the buildings given, as rows to freeze.
+
+    HOUSEHOLDS: every household with its floor area, even those nobody has joined online (they still
+    count, and may vote on paper). OWNERS: every dwelling and shop (parking spaces are left out of
+    Art. 278); when the units are on the owner register, each line carries its owner's key, so an owner of
+    several units is one head, and every unit must have an owner. MEMBERS: every adult approved member,
+    once each however many households they belong to.
+    """
     building_ids = sorted(set(building_ids))
     if basis is not Basis.MEMBERS:
-        return [dict(household_id=h.id, building_id=b.id, label=f"{b.name} {h.label}",
-                     sort_key=f"{b.sort_key}/{h.sort_key}", area_dm2=h.floor_area_dm2)
-                for h, b in _households_in(building_ids)]
+        units = _households_in(building_ids)
+        if basis is Basis.OWNERS:
+            units = [(h, b) for h, b in units if h.kind is not UnitKind.PARKING]
+        owners = register.live_owners(h.id for h, _b in units) if basis is Basis.OWNERS else {}
+        if any(owners.values()):
+            missing = [f"{b.name} {h.label}" for h, b in units if not owners[h.id]]
+            if missing:
+                raise Refused(_l("%(n)s units have no owner on the register (%(units)s). Record their owners "
+                                 "first.", n=len(missing), units="、".join(missing[:5])))
+        return [dict(household_id=h.id, building_id=b.id, label=f"{b.name} {h.label}", kind=h.kind,
+                     sort_key=f"{b.sort_key}/{h.sort_key}", area_dm2=h.floor_area_dm2,
+                     voter_key=register.owner_key(owners.get(h.id, [])))
+                for h, b in units]
     rows = db.session.execute(
         sa.select(User.id, User.display_name, Household, Place.name, Place.sort_key, Place.id)
         .select_from(Membership).join(User, User.id == Membership.user_id)
@@ -123,7 +140,8 @@ def buildings_of(place: Place) -> list[int]:
 
 
 def open_poll(place: Place, subject_type: str, subject_id: int, title: str, rule: Rule, basis: Basis,
-              secret: bool, closes_at: datetime, by: User, lines: list[dict], now: datetime | None = None) -> Poll:
+              secret: bool, closes_at: datetime, by: User, lines: list[dict], now: datetime | None = None,
+              objection_days: int = 0) -> Poll:
     """Open a poll and freeze its roll. Nothing about it can be changed afterwards."""
     now = now or utcnow()
     if rule.by_area and basis is not Basis.OWNERS:
@@ -135,6 +153,8 @@ def open_poll(place: Place, subject_type: str, subject_id: int, title: str, rule
         raise Refused(_l("The vote must stay open for at least an hour."), "closes_on")
     if closes_at > now + LONGEST_WINDOW:
         raise Refused(_l("A vote can stay open for at most 60 days."), "closes_on")
+    if not 0 <= objection_days <= 30:
+        raise Refused(_l("The objection period is between 0 and 30 days."), "objection_days")
     if not lines:
         raise Refused(_l("Nobody is on the roll: there are no households or adult members in this scope."))
     if rule.by_area and not any(line["area_dm2"] for line in lines):
@@ -143,7 +163,8 @@ def open_poll(place: Place, subject_type: str, subject_id: int, title: str, rule
         raise Refused(_l("A vote has already been opened on this."))
     poll = Poll(place_id=place.id, subject_type=subject_type, subject_id=subject_id, title=title[:200],
                 rule=rule, basis=basis, secret=secret, state=PollState.OPEN, opened_at=now, closes_at=closes_at,
-                opened_by_id=by.id)
+                opened_by_id=by.id, by_register=any(line.get("voter_key") for line in lines),
+                objection_days=objection_days)
     db.session.add(poll)
     db.session.flush()
     db.session.execute(sa.insert(RollLine), [{**line, "poll_id": poll.id} for line in lines])
@@ -155,7 +176,10 @@ def open_poll(place: Place, subject_type: str, subject_id: int, title: str, rule
 
 def _household_casters(poll: Poll, user: User):
     """Households this person may vote for: an adult member approved before the poll opened (an owner,
-    for owners' votes). One ballot per household; the first one cast counts."""
+    for owners' votes). One ballot per household; the first one cast counts. With the owner register, the
+    unit's current caster votes (after a sale, the new owner)."""
+    if poll.by_register:
+        return sa.select(Ownership.household_id).where(register.may_cast_for(user))
     query = sa.select(Membership.household_id).where(
         Membership.user_id == user.id, Membership.status == MembershipStatus.APPROVED,
         Membership.is_adult.is_(True), Membership.decided_at <= poll.opened_at)
@@ -168,6 +192,12 @@ def casters(poll: Poll) -> list[int]:
     """Everyone who may cast a ballot of the poll (to tell them it has opened). One query."""
     if poll.basis is Basis.MEMBERS:
         return list(db.session.scalars(sa.select(RollLine.user_id).where(RollLine.poll_id == poll.id)))
+    roll = sa.select(RollLine.household_id).where(RollLine.poll_id == poll.id)
+    if poll.by_register:
+        return list(db.session.scalars(sa.select(User.id).join(Ownership, sa.or_(
+            Ownership.user_id == User.id, sa.and_(User.mobile.is_not(None), Ownership.mobile == User.mobile))).where(
+            Ownership.household_id.in_(roll), Ownership.ended_at.is_(None), Ownership.is_caster.is_(True))
+            .distinct()))
     query = sa.select(Membership.user_id).where(
         Membership.household_id.in_(sa.select(RollLine.household_id).where(RollLine.poll_id == poll.id)),
         Membership.status == MembershipStatus.APPROVED, Membership.is_adult.is_(True),
@@ -227,13 +257,30 @@ def new_tracker() -> str:
 
 
 def _mark(poll: Poll, line: RollLine, channel: Channel, now: datetime, **named) -> None:
-    """The conditional update that makes a vote count once: NULL → channel, exactly one row."""
+    """The conditional update that makes a vote count once: NULL → channel, exactly one row.
+
+    On the owner register, the unit's line takes its current owners' key (a unit sold during the vote is
+    cast by its new owner) and the owner's other units, still unvoted, take the same ballot: one head.
+    """
+    key = {}
+    if poll.by_register:
+        key = dict(voter_key=register.owner_key(register.live_owners([line.household_id])[line.household_id]))
+        # Lock the owner's lines in one order first (PostgreSQL), so two of their units cast at once
+        # cannot deadlock: the second waits, then finds them voted.
+        db.session.execute(sa.select(RollLine.id).where(
+            RollLine.poll_id == poll.id, sa.or_(RollLine.id == line.id, RollLine.voter_key == key["voter_key"]))
+            .order_by(RollLine.id).with_for_update())
     done = db.session.execute(
         sa.update(RollLine).where(RollLine.id == line.id, RollLine.poll_id == poll.id, RollLine.status.is_(None),
                                   _still_open(poll, now))
-        .values(status=channel, **named).execution_options(synchronize_session=False)).rowcount
+        .values(status=channel, **named, **key).execution_options(synchronize_session=False)).rowcount
     if done != 1:
         raise Refused(_l("A ballot has already been cast for this line of the roll."))
+    if key.get("voter_key"):
+        db.session.execute(
+            sa.update(RollLine).where(RollLine.poll_id == poll.id, RollLine.voter_key == key["voter_key"],
+                                      RollLine.status.is_(None))
+            .values(status=channel, **named).execution_options(synchronize_session=False))
 
 
 def cast(poll: Poll, line: RollLine, choice: Choice, by: User, now: datetime | None = None) -> str | None:
@@ -372,8 +419,11 @@ def turnout(poll: Poll) -> Turnout:
 
 
 def _roll(poll: Poll) -> list[RollEntry]:
-    return [RollEntry(voter=line_id, area_dm2=area) for line_id, area in db.session.execute(
-        sa.select(RollLine.id, RollLine.area_dm2).where(RollLine.poll_id == poll.id))]
+    """The frozen roll for the pure tally: one entry per unit, keyed by its owner on the register."""
+    return [RollEntry(voter=key or line_id, area_dm2=area, kind=rules.UnitKind(kind.value))
+            for line_id, key, area, kind in db.session.execute(
+                sa.select(RollLine.id, RollLine.voter_key, RollLine.area_dm2, RollLine.kind)
+                .where(RollLine.poll_id == poll.id))]
 
 
 def _ballots(poll: Poll) -> list[Ballot]:
@@ -381,8 +431,10 @@ def _ballots(poll: Poll) -> list[Ballot]:
         table = PublishedBallot if poll.state is PollState.CLOSED else SecretBallot
         choices = db.session.scalars(sa.select(table.choice).where(table.poll_id == poll.id))
         return [Ballot(choice) for choice in choices]
-    return [Ballot(choice, voter=line_id) for line_id, choice in db.session.execute(
-        sa.select(RollLine.id, RollLine.choice).where(RollLine.poll_id == poll.id, RollLine.choice.is_not(None)))]
+    named = [Ballot(choice, voter=key or line_id) for line_id, key, choice in db.session.execute(
+        sa.select(RollLine.id, RollLine.voter_key, RollLine.choice)
+        .where(RollLine.poll_id == poll.id, RollLine.choice.is_not(None)).order_by(RollLine.cast_at, RollLine.id))]
+    return rules.dedupe_first(named, key=lambda ballot: ballot.voter)  # an owner's units: one ballot
 
 
 def count(poll: Poll) -> rules.Result:

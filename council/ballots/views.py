@@ -1,17 +1,35 @@
 """Vote pages: vote (once, shown a tracker once), the result with its thresholds, the published ballots,
 and the tellers' roll for written proxies and paper ballots."""
-from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for
+import csv
+import io
+from datetime import timedelta
+from itertools import islice
+
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from council.ballots import bp, services
+from council.ballots import bp, publication, services
 from council.ballots.forms import (
     BASIS_LABELS,
     CHOICE_LABELS,
     MEASURE_LABELS,
     RULE_LABELS,
+    AnswerForm,
     CastForm,
     CheckOffForm,
+    ObjectionForm,
     PaperBatchForm,
     ProxyForm,
     TrackerForm,
@@ -44,8 +62,11 @@ def show(poll_id: int):
     """The vote: what is asked, by which rule, the turnout so far; the voter's ballot(s); the result."""
     poll = _load(poll_id)
     lines = services.lines_for(poll, current_user) if poll.is_open else []
+    organiser = can(Action.VOTE_TELLER, poll.place)
     return render_template("ballots/show.html", poll=poll, lines=lines, form=CastForm(),
                            turnout=services.turnout(poll), result=services.stored_result(poll),
+                           standing=publication.standing(poll), organiser=organiser,
+                           by_building=publication.turnout_by_building(poll) if organiser else [],
                            subject_link=services.subject_link(poll), teller=current_standing().is_staff,
                            crumbs=_crumbs(poll))
 
@@ -205,6 +226,130 @@ def paper(poll_id: int):
             return redirect(url_for("ballots.paper", poll_id=poll.id))
     return render_template("ballots/paper.html", poll=poll, form=form, issued=services.paper_issued(poll),
                            crumbs=_crumbs(poll)), 400 if form.errors else 200
+
+
+# ---- turnout drive ------------------------------------------------------------------------------
+
+@bp.get("/votes/<int:poll_id>/doors")
+@login_required
+def doors(poll_id: int):
+    """The door-to-door list of units (or people) that have not voted yet, to print: never a choice."""
+    poll = _load(poll_id)
+    scope = _tellers_scope(poll)
+    page = publication.doors_page(poll, request.args.get("page", 1, type=int), 100, scope)
+    return render_template("ballots/doors.html", poll=poll, page=page, owners=publication.owner_names(page.items),
+                           form=CheckOffForm(), crumbs=_crumbs(poll))
+
+
+@bp.post("/votes/<int:poll_id>/lines/<int:line_id>/declined")
+@login_required
+def declined(poll_id: int, line_id: int):
+    """A door visit where the voter declined; they may still vote until the close."""
+    poll, line = _teller_line(poll_id, line_id)
+    if not CheckOffForm().validate_on_submit():
+        flash(_("The form has expired. Please try again."), "error")
+    else:
+        commit_or_flash(lambda: publication.record_declined(poll, line, current_user),
+                        _("Recorded: %(line)s declined to vote.", line=line.label))
+    return redirect(url_for("ballots.doors", poll_id=poll.id, page=request.args.get("page", type=int)))
+
+
+# ---- after the close: participation, objections, filing -------------------------------------------
+
+def _closed(poll_id: int, action: Action = Action.PLACE_VIEW):
+    poll = _load(poll_id, action)
+    if poll.is_open:
+        abort(404)
+    return poll
+
+
+@bp.get("/votes/<int:poll_id>/participation")
+@login_required
+def participation(poll_id: int):
+    """The units that took part, with their floor areas: never a name, never a choice."""
+    poll = _closed(poll_id)
+    page = publication.participation_page(poll, request.args.get("page", 1, type=int),
+                                          current_app.config["PER_PAGE"])
+    return render_template("ballots/participation.html", poll=poll, page=page, crumbs=_crumbs(poll))
+
+
+@bp.route("/votes/<int:poll_id>/objections", methods=["GET", "POST"])
+@login_required
+def objections(poll_id: int):
+    """Objections to the preliminary result and the organisers' public answers."""
+    poll = _closed(poll_id)
+    form = ObjectionForm()
+    if request.method == "POST" and form.validate_on_submit():
+        with saving(form, "body") as saved:
+            publication.lodge(poll, current_user, form.body.data)
+        if saved.ok:
+            flash(_("Your objection is recorded; the organisers will answer it here."), "success")
+            return redirect(url_for("ballots.objections", poll_id=poll.id))
+    page = publication.objections(poll, request.args.get("page", 1, type=int), current_app.config["PER_PAGE"])
+    return render_template("ballots/objections.html", poll=poll, page=page, form=form, answer_form=AnswerForm(),
+                           standing=publication.standing(poll), organiser=can(Action.VOTE_TELLER, poll.place),
+                           until=poll.closed_at + timedelta(days=poll.objection_days),
+                           crumbs=_crumbs(poll)), 400 if form.errors else 200
+
+
+@bp.post("/votes/<int:poll_id>/objections/<int:objection_id>/answer")
+@login_required
+def answer_objection(poll_id: int, objection_id: int):
+    poll = _closed(poll_id, Action.VOTE_TELLER)
+    objection = publication.get_objection_or_none(poll, objection_id)
+    if objection is None:
+        abort(404)
+    form = AnswerForm()
+    if not form.validate_on_submit():
+        flash(next(iter(form.errors.values()), [_("The form has expired. Please try again.")])[0], "error")
+    else:
+        commit_or_flash(lambda: publication.answer(objection, poll, current_user, form.body.data),
+                        _("The answer is published."))
+    return redirect(url_for("ballots.objections", poll_id=poll.id, _anchor=f"objection-{objection.id}"))
+
+
+PRINT_LIMIT = 3000  # units on one printed filing table: more than the largest estate's building group
+
+
+def _csv(rows, filename: str) -> Response:
+    def generate():
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        yield "\ufeff"  # Excel opens UTF-8 with a byte-order mark
+        for row in rows:
+            writer.writerow(row)
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate(0)
+    return Response(stream_with_context(generate()), mimetype="text/csv",
+                    headers={"Content-Disposition": f"attachment; filename={filename}"})
+
+
+@bp.get("/votes/<int:poll_id>/filing/detail.csv")
+@login_required
+def filing_detail(poll_id: int):
+    """明细表 for the organisers: every unit, its area, whether and how it took part (and, in a named
+    vote, its choice: the organisers may see it, the public never)."""
+    poll = _closed(poll_id, Action.VOTE_TELLER)
+    return _csv(publication.detail_rows(poll, with_choices=True), f"vote-{poll.id}-detail.csv")
+
+
+@bp.get("/votes/<int:poll_id>/filing/summary.csv")
+@login_required
+def filing_summary(poll_id: int):
+    """汇总表: the count and every threshold."""
+    poll = _closed(poll_id, Action.VOTE_TELLER)
+    return _csv(publication.summary_rows(poll), f"vote-{poll.id}-summary.csv")
+
+
+@bp.get("/votes/<int:poll_id>/filing/print")
+@login_required
+def filing_print(poll_id: int):
+    """Both tables on A4, to file with the street office: units and areas, no names, no choices."""
+    poll = _closed(poll_id, Action.VOTE_TELLER)
+    rows = list(islice(publication.detail_rows(poll, with_choices=False), 1, PRINT_LIMIT + 1))
+    return render_template("ballots/filing_print.html", poll=poll, rows=rows, result=services.stored_result(poll),
+                           standing=publication.standing(poll), turnout=services.turnout(poll))
 
 
 @bp.app_template_global()

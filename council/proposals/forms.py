@@ -140,6 +140,12 @@ class OpenVoteForm(CouncilForm):
     secret = BooleanField(_l("Secret ballot (headcount rules only)"))
     closes_on = DateField(_l("Voting closes on"), validators=[InputRequired(_l("Please give a date."))])
     closes_time = TimeField(_l("at"), default=time(20, 0), validators=[InputRequired(_l("Please give a time."))])
+    objection_days = IntegerField(
+        _l("Days for objections after the count"), default=3,
+        validators=[InputRequired(_l("Please give a number.")), NumberRange(min=0, max=30)],
+        description=_l("The result is published as preliminary; voters may object for this many days and the "
+                       "organisers answer each objection in public before the result is final. 0: final at once."),
+        render_kw={"inputmode": "numeric"})
 
     def validate_secret(self, field):
         if field.data and self.rule.data and Rule(self.rule.data).by_area:

@@ -56,14 +56,15 @@ def poll_of(proposal: Proposal) -> Poll | None:
 
 
 def open_vote(proposal: Proposal, by: User, rule: Rule, basis: Basis, secret: bool, closes_at: datetime,
-              now: datetime | None = None) -> Poll:
+              now: datetime | None = None, objection_days: int = 0) -> Poll:
     """Freeze the roll of the proposal's scope and open its vote; followers and voters are told."""
     if rule.by_area:
         basis = Basis.OWNERS
     move(proposal, Step.OPEN_VOTE, by, tell=False)
     buildings = sorted(scope_of(proposal)) or polls.buildings_of(proposal.estate)
     poll = polls.open_poll(proposal.estate, "proposal", proposal.id, proposal.title, rule, basis, secret,
-                           closes_at, by, polls.roll_lines(basis, buildings), now=now)
+                           closes_at, by, polls.roll_lines(basis, buildings), now=now,
+                           objection_days=objection_days)
     inbox.notify([*followers(proposal), *polls.casters(poll)], "proposal.vote_opened", "proposal",
                  proposal.id, proposal.title, by.id)
     return poll

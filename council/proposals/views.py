@@ -224,7 +224,8 @@ def open_vote(proposal_id: int):
     if form.validate_on_submit():
         with saving(form, "rule") as saved:
             poll = stages.open_vote(proposal, current_user, Rule(form.rule.data), Basis(form.basis.data),
-                                    form.secret.data, at_local(form.closes_on.data, form.closes_time.data))
+                                    form.secret.data, at_local(form.closes_on.data, form.closes_time.data),
+                                    objection_days=form.objection_days.data)
         if saved.ok:
             flash(_("The vote is open."), "success")
             return redirect(url_for("ballots.show", poll_id=poll.id))

@@ -76,6 +76,15 @@ class Tenure(enum.StrEnum):
     RENTED = "rented"
 
 
+class UnitKind(enum.StrEnum):
+    """What a unit on the property register is; parking spaces are left out of the Art. 278 area base.
+    (The same values as council.ballots.rules.UnitKind, which stays free of database imports.)"""
+
+    DWELLING = "dwelling"
+    SHOP = "shop"
+    PARKING = "parking"
+
+
 class Household(db.Model):
     """A dwelling (户) in a building: unit (单元) and room, its floor area and who lives there."""
 
@@ -93,6 +102,8 @@ class Household(db.Model):
     # Floor area in dm² (1 dm² = 0.01 m²): whole numbers keep Art. 278 area sums exact everywhere.
     floor_area_dm2: Mapped[int] = mapped_column(sa.Integer)
     tenure: Mapped[Tenure] = mapped_column(str_enum(Tenure, 16), default=Tenure.OWNER_OCCUPIED)
+    kind: Mapped[UnitKind] = mapped_column(str_enum(UnitKind, 16), default=UnitKind.DWELLING,
+                                           server_default=UnitKind.DWELLING.value)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     building: Mapped[Place] = relationship(back_populates="households")
