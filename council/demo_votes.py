@@ -35,6 +35,7 @@ LIFT_BODY = """10号楼是1996年的六层老楼，没有电梯。楼里住着�
 """
 SHED_TITLE = "小区东门建电动车棚和充电桩"
 SHED_BODY = "楼道里给电动车充电太危险。建议在东门空地建一个能停60辆车的车棚，装上智能充电桩，按次收费。"
+SHED_PLANS = ["东门空地建车棚，60个车位，装充电桩", "北门绿化带旁建车棚，40个车位，少占绿地"]
 # 10号楼 owners with an account (username, name), owners registered by staff (no phone), tenants.
 OWNERS = [("sbd01", "钱德胜"), ("sbd02", "孙桂芳"), ("sbd03", "李宏伟"), ("sbd04", "周玉兰"), ("sbd05", "吴志刚"),
           ("sbd06", "郑淑华"), ("sbd07", "王海涛"), ("sbd08", "冯秀珍"), ("sbd09", "陈国栋"), ("sbd10", "褚丽娟"),
@@ -171,14 +172,14 @@ def _lift(estate: Place, building: Place, password: str) -> int:
 
 
 def _shed(estate: Place) -> None:
-    """An open secret household vote at 化肥厂小区, for the demo resident to try."""
+    """An open secret household choice vote at 化肥厂小区 (east gate or north gate), for the demo resident."""
     author = _user("resident")
     proposal = proposals.create(estate, author, SHED_TITLE, SHED_BODY, Category.EBIKE_SHED)
     proposals.publish(proposal, author)
     proposal.eligible_at = utcnow()
     stages.put_on_agenda(proposal, _user("secretary"))
     stages.open_vote(proposal, _user("secretary"), Rule.SIMPLE_MAJORITY, Basis.HOUSEHOLDS, True,
-                     utcnow() + timedelta(days=14))
+                     utcnow() + timedelta(days=14), options=SHED_PLANS, max_choices=1)
 
 
 def seed_votes(sbd_estate: Place, hfc_estate: Place, password: str) -> int:

@@ -1,7 +1,7 @@
 """Every area's models in one place, for Alembic and the shell."""
 from council.accounts.models import ClaimCode, User
 from council.activity.models import Activity
-from council.ballots.models import Objection, Poll, PublishedBallot, RollLine, SecretBallot
+from council.ballots.models import Objection, Poll, PollOption, PublishedBallot, RollLine, SecretBallot
 from council.concerns.models import Comment, Concern, DepartmentCall, Photo, Support
 from council.membership.models import Membership, PartyMember
 from council.notifications.models import Notification
@@ -14,5 +14,5 @@ __all__ = [
     "Activity", "ClaimCode", "Comment", "Concern", "DepartmentCall", "Household", "Membership", "Notification",
     "PartyMember", "Photo", "Place", "RoleGrant", "Support", "User", "Proposal", "Cosign", "Follow",
     "ProposalSettings", "Poll", "RollLine", "SecretBallot", "PublishedBallot",
-    "Ownership", "Objection",
+    "Ownership", "Objection", "PollOption",
 ]

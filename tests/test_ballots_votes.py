@@ -205,7 +205,7 @@ def test_after_the_window_nothing_is_recorded(app, world, lift):
 def test_secret_ballot_rows_hold_no_person_no_time_no_integer_id(app):
     for model in (SecretBallot, PublishedBallot):
         columns = {c.name: c for c in model.__table__.columns}
-        assert set(columns) <= {"id", "poll_id", "tracker", "choice", "position"}
+        assert set(columns) <= {"id", "poll_id", "tracker", "choice", "picks", "position"}
         assert isinstance(columns["id"].type, sa.String)
         assert all(fk.column.table.name == "polls" for c in columns.values() for fk in c.foreign_keys)
         assert model.__table__.kwargs.get("sqlite_with_rowid") is False
@@ -369,11 +369,11 @@ def test_secretary_opens_the_vote_through_the_page(app, world, lift, login):
     day = (utcnow() + WEEK).date().isoformat()
     bad = client.post(f"/proposals/{lift['proposal']}/vote", data={
         "rule": "civil_code_278_ordinary", "basis": "households", "secret": "y", "closes_on": day,
-        "closes_time": "20:00"})
+        "closes_time": "20:00", "objection_days": "3", "max_choices": "1"})
     assert bad.status_code == 400 and "cannot be secret" in bad.get_data(as_text=True)
     response = client.post(f"/proposals/{lift['proposal']}/vote", data={
         "rule": "civil_code_278_ordinary", "basis": "households", "closes_on": day, "closes_time": "20:00",
-        "objection_days": "3"})
+        "objection_days": "3", "max_choices": "1"})
     assert response.status_code == 302
     with app.app_context():
         poll = db.session.scalar(sa.select(Poll))

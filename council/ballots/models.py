@@ -77,6 +77,10 @@ class Poll(db.Model):
     # After the close the result is preliminary for this many days, in which owners may object; the
     # organisers answer every objection in public before the result is final (0: final at once).
     objection_days: Mapped[int] = mapped_column(default=0, server_default=sa.text("0"))
+    # A choice vote (plan A / plan B...): each voter picks up to this many of the poll's options, or "none of
+    # these", or abstains. None: a for / against / abstain vote.
+    max_choices: Mapped[int | None] = mapped_column()
+    void_heads: Mapped[int | None] = mapped_column()  # choice votes: paper ballots picking too many options
     # Paper ballots of a secret poll entered so far; never more than voters checked off for paper.
     paper_entered: Mapped[int] = mapped_column(default=0)
     # The count, written once at close (units: ballots; areas in dm²). None while the poll is open.
@@ -137,6 +141,7 @@ class RollLine(db.Model):
     declined_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Named polls only: the choice, who cast it (the voter, a proxy holder or a teller) and when.
     choice: Mapped[Choice | None] = mapped_column(str_enum(Choice, 8))
+    picks: Mapped[str | None] = mapped_column(sa.String(64))  # choice votes: the options picked, e.g. "1,3"
     cast_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     cast_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -160,6 +165,7 @@ class SecretBallot(db.Model):
     # Online ballots carry a tracker shown once to the voter; paper ballots have none.
     tracker: Mapped[str | None] = mapped_column(sa.String(16), unique=True)
     choice: Mapped[Choice] = mapped_column(str_enum(Choice, 8))
+    picks: Mapped[str | None] = mapped_column(sa.String(64))  # choice votes: the options picked, e.g. "1,3"
 
 
 class PublishedBallot(db.Model):
@@ -173,6 +179,23 @@ class PublishedBallot(db.Model):
     position: Mapped[int] = mapped_column()
     tracker: Mapped[str | None] = mapped_column(sa.String(16), unique=True)
     choice: Mapped[Choice] = mapped_column(str_enum(Choice, 8))
+    picks: Mapped[str | None] = mapped_column(sa.String(64))
+    picks: Mapped[str | None] = mapped_column(sa.String(64))  # choice votes: the options picked, e.g. "1,3"
+
+
+class PollOption(db.Model):
+    """One option of a choice vote, numbered from 1 as printed on the ballot; its count is written at close."""
+
+    __tablename__ = "poll_options"
+    __table_args__ = (sa.UniqueConstraint("poll_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    poll_id: Mapped[int] = mapped_column(sa.ForeignKey("polls.id"))
+    position: Mapped[int] = mapped_column()
+    label: Mapped[str] = mapped_column(sa.String(120))
+    heads: Mapped[int | None] = mapped_column()
+    area_dm2: Mapped[int | None] = mapped_column(sa.BigInteger)
+    carried: Mapped[bool | None] = mapped_column()
 
 
 class Objection(db.Model):

@@ -13,6 +13,7 @@ from sqlalchemy.orm import joinedload
 from council.accounts.models import User
 from council.activity.services import record, register_verbs
 from council.ballots import rules
+from council.ballots.choices import options_of
 from council.ballots.models import Objection, Poll, PollState, RollLine
 from council.ballots.services import lines_for, stored_result
 from council.exceptions import Refused
@@ -151,6 +152,8 @@ def detail_rows(poll: Poll, with_choices: bool) -> Iterable[list[str]]:
 
 def summary_rows(poll: Poll) -> list[list[str]]:
     """汇总表: the count and every threshold, as filed with the street office."""
+    if poll.max_choices is not None:
+        return _choice_summary(poll)
     result = stored_result(poll)
     if result is None:
         return []
@@ -164,4 +167,15 @@ def summary_rows(poll: Poll) -> list[list[str]]:
         rows.append(["for / against / abstain (dm2)", str(result.area_dm2.in_favour), str(result.area_dm2.against),
                      str(result.area_dm2.abstain), ""])
     rows.append(["passed", "y" if result.passed else "n", "", "", ""])
+    return rows
+
+
+def _choice_summary(poll: Poll) -> list[list[str]]:
+    """汇总表 of a choice vote: each option's votes and area as written at close, and the totals."""
+    rows = [["option", "votes", "area_dm2", "carried"]]
+    rows += [[f"{o.position}. {o.label}", str(o.heads or 0), "" if o.area_dm2 is None else str(o.area_dm2),
+              "y" if o.carried else "n"] for o in options_of(poll)]
+    rows += [["none of these", str(poll.against_heads or 0), "", ""], ["abstain", str(poll.abstain_heads or 0), "", ""],
+             ["void", str(poll.void_heads or 0), "", ""], ["on the roll", str(poll.roll_heads or 0),
+                                                           str(poll.roll_area_dm2 or ""), ""]]
     return rows

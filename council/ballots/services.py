@@ -19,7 +19,7 @@ from sqlalchemy.orm import joinedload
 
 from council.accounts.models import User
 from council.activity.services import record, register_verbs
-from council.ballots import rules
+from council.ballots import choices, rules
 from council.ballots.models import Basis, Channel, Poll, PollState, PublishedBallot, RollLine, SecretBallot
 from council.ballots.rules import Ballot, Choice, RollEntry, Rule
 from council.exceptions import Refused
@@ -141,7 +141,7 @@ def buildings_of(place: Place) -> list[int]:
 
 def open_poll(place: Place, subject_type: str, subject_id: int, title: str, rule: Rule, basis: Basis,
               secret: bool, closes_at: datetime, by: User, lines: list[dict], now: datetime | None = None,
-              objection_days: int = 0) -> Poll:
+              objection_days: int = 0, options: list[str] | None = None, max_choices: int = 1) -> Poll:
     """Open a poll and freeze its roll. Nothing about it can be changed afterwards."""
     now = now or utcnow()
     if rule.by_area and basis is not Basis.OWNERS:
@@ -167,6 +167,8 @@ def open_poll(place: Place, subject_type: str, subject_id: int, title: str, rule
                 objection_days=objection_days)
     db.session.add(poll)
     db.session.flush()
+    if options:
+        choices.add_options(poll, options, max_choices)
     db.session.execute(sa.insert(RollLine), [{**line, "poll_id": poll.id} for line in lines])
     record(by, "vote.opened", place, subject_type, subject_id, detail=f"{len(lines)}")
     return poll
@@ -283,20 +285,24 @@ def _mark(poll: Poll, line: RollLine, channel: Channel, now: datetime, **named) 
             .values(status=channel, **named).execution_options(synchronize_session=False))
 
 
-def cast(poll: Poll, line: RollLine, choice: Choice, by: User, now: datetime | None = None) -> str | None:
-    """Cast `line`'s ballot online (or by proxy). Returns the tracker of a secret ballot, shown once."""
+def cast(poll: Poll, line: RollLine, choice: Choice, by: User, now: datetime | None = None,
+         picks: frozenset[int] = frozenset()) -> str | None:
+    """Cast `line`'s ballot online (or by proxy). Returns the tracker of a secret ballot, shown once.
+    In a choice vote, FOR with `picks` picks options, AGAINST is "none of these", ABSTAIN abstains."""
     now = now or utcnow()
     channel = _may_cast(poll, line, by)
     if channel is None:
         raise Refused(_l("You are not on the roll for this line."))
+    stored = choices.check_marks(poll, choice, picks)
     _check_open(poll, now)
     if poll.secret:
         _mark(poll, line, channel, now)
         tracker = new_tracker()
-        db.session.add(SecretBallot(id=secrets.token_urlsafe(16), poll_id=poll.id, tracker=tracker, choice=choice))
+        db.session.add(SecretBallot(id=secrets.token_urlsafe(16), poll_id=poll.id, tracker=tracker, choice=choice,
+                                    picks=stored))
         db.session.flush()
         return tracker
-    _mark(poll, line, channel, now, choice=choice, cast_by_id=by.id, cast_at=now)
+    _mark(poll, line, channel, now, choice=choice, picks=stored, cast_by_id=by.id, cast_at=now)
     return None
 
 
@@ -343,7 +349,8 @@ def clear_proxy(poll: Poll, line: RollLine, by: User, now: datetime | None = Non
            detail=line.label)
 
 
-def check_off(poll: Poll, line: RollLine, by: User, choice: Choice | None = None, now: datetime | None = None) -> None:
+def check_off(poll: Poll, line: RollLine, by: User, choice: Choice | None = None, now: datetime | None = None,
+              picks: frozenset[int] = frozenset()) -> None:
     """A teller checks a voter off the roll for a paper ballot: nobody can vote this line online afterwards.
 
     A named poll's paper ballot is signed, so its choice is entered with the check-off; a secret poll's
@@ -354,8 +361,9 @@ def check_off(poll: Poll, line: RollLine, by: User, choice: Choice | None = None
         raise Refused(_l("Secret paper ballots are entered in batches, not against a name."))
     if not poll.secret and choice is None:
         raise Refused(_l("Enter the choice written on the signed ballot."), "choice")
+    stored = None if poll.secret else choices.check_marks(poll, choice, picks, paper=True)
     _check_open(poll, now)
-    named = {} if poll.secret else dict(choice=choice, cast_by_id=by.id, cast_at=now)
+    named = {} if poll.secret else dict(choice=choice, picks=stored, cast_by_id=by.id, cast_at=now)
     _mark(poll, line, Channel.PAPER, now, **named)
     record(by, "vote.paper", poll.place_id, poll.subject_type, poll.subject_id, detail=line.label)
 
@@ -368,12 +376,24 @@ def paper_issued(poll: Poll) -> int:
 def enter_paper(poll: Poll, counts: dict[Choice, int], by: User, now: datetime | None = None) -> int:
     """Put a batch of secret paper ballots in the box; the batch is refused if it would exceed the papers
     issued (the check and the counter move in one conditional update)."""
+    if any(n < 0 for n in counts.values()):
+        raise Refused(_l("Counts cannot be negative."))
+    if poll.max_choices is not None:
+        raise Refused(_l("In a choice vote, enter the paper ballots one by one."))
+    return _enter(poll, [(choice, None) for choice, n in counts.items() for _ in range(n)], by, now)
+
+
+def enter_paper_ballot(poll: Poll, choice: Choice, picks: frozenset[int], by: User,
+                       now: datetime | None = None) -> int:
+    """Put one secret paper ballot of a choice vote in the box (one naming too many options is void)."""
+    return _enter(poll, [(choice, choices.check_marks(poll, choice, picks, paper=True))], by, now)
+
+
+def _enter(poll: Poll, ballots: list[tuple[Choice, str | None]], by: User, now: datetime | None) -> int:
     now = now or utcnow()
     if not poll.secret:
         raise Refused(_l("In a named vote each paper ballot is entered with its voter."))
-    if any(n < 0 for n in counts.values()):
-        raise Refused(_l("Counts cannot be negative."))
-    batch = sum(counts.values())
+    batch = len(ballots)
     _check_open(poll, now, share=False)
     issued = paper_issued(poll)
     if not rules.paper_fits(poll.paper_entered, batch, issued):
@@ -387,8 +407,8 @@ def enter_paper(poll: Poll, counts: dict[Choice, int], by: User, now: datetime |
     if done != 1:
         raise Refused(_l("This batch would make more paper ballots than papers issued (%(issued)s).",
                          issued=issued))
-    db.session.add_all(SecretBallot(id=secrets.token_urlsafe(16), poll_id=poll.id, tracker=None, choice=choice)
-                       for choice, n in counts.items() for _ in range(n))
+    db.session.add_all(SecretBallot(id=secrets.token_urlsafe(16), poll_id=poll.id, tracker=None, choice=choice,
+                                    picks=picks) for choice, picks in ballots)
     db.session.flush()
     db.session.refresh(poll)
     record(by, "vote.paper_batch", poll.place_id, poll.subject_type, poll.subject_id, detail=str(batch))
@@ -426,31 +446,45 @@ def _roll(poll: Poll) -> list[RollEntry]:
                 .where(RollLine.poll_id == poll.id))]
 
 
-def _ballots(poll: Poll) -> list[Ballot]:
+def _ballot_rows(poll: Poll) -> list[tuple]:
+    """(voter key or None, choice, picks) of every ballot: the box or the published list (secret), or the
+    named roll lines, one per head (an owner's several units are one ballot)."""
     if poll.secret:
         table = PublishedBallot if poll.state is PollState.CLOSED else SecretBallot
-        choices = db.session.scalars(sa.select(table.choice).where(table.poll_id == poll.id))
-        return [Ballot(choice) for choice in choices]
-    named = [Ballot(choice, voter=key or line_id) for line_id, key, choice in db.session.execute(
-        sa.select(RollLine.id, RollLine.voter_key, RollLine.choice)
-        .where(RollLine.poll_id == poll.id, RollLine.choice.is_not(None)).order_by(RollLine.cast_at, RollLine.id))]
-    return rules.dedupe_first(named, key=lambda ballot: ballot.voter)  # an owner's units: one ballot
+        return [(None, choice, picks) for choice, picks in db.session.execute(
+            sa.select(table.choice, table.picks).where(table.poll_id == poll.id))]
+    rows, seen = [], set()
+    for line_id, key, choice, picks in db.session.execute(
+            sa.select(RollLine.id, RollLine.voter_key, RollLine.choice, RollLine.picks)
+            .where(RollLine.poll_id == poll.id, RollLine.choice.is_not(None)).order_by(RollLine.cast_at, RollLine.id)):
+        if (key or line_id) not in seen:
+            seen.add(key or line_id)
+            rows.append((key or line_id, choice, picks))
+    return rows
 
 
 def count(poll: Poll) -> rules.Result:
-    """Recount from the stored roll and ballots (two queries); the pure tally does the arithmetic."""
-    return rules.tally(poll.rule, _roll(poll), _ballots(poll))
+    """Recount a for / against / abstain vote from the stored roll and ballots (two queries)."""
+    return rules.tally(poll.rule, _roll(poll), [Ballot(c, voter=v) for v, c, _p in _ballot_rows(poll)])
+
+
+def count_choices(poll: Poll) -> rules.ChoiceResult:
+    """Recount a choice vote: every option by headcount (and area, for owners' votes); three queries."""
+    ballots = [choices.as_option_ballot(c, p, v) for v, c, p in _ballot_rows(poll)]
+    positions = [o.position for o in choices.options_of(poll)]
+    return rules.tally_options(poll.rule, _roll(poll), ballots, positions, poll.max_choices or 1)
 
 
 def _shuffle_box(poll: Poll) -> None:
     """Rewrite the box into the published table in a cryptographically shuffled order, then empty it."""
-    box = list(db.session.execute(sa.select(SecretBallot.tracker, SecretBallot.choice)
+    box = list(db.session.execute(sa.select(SecretBallot.tracker, SecretBallot.choice, SecretBallot.picks)
                                   .where(SecretBallot.poll_id == poll.id)))
     secrets.SystemRandom().shuffle(box)
     if box:
         db.session.execute(sa.insert(PublishedBallot), [
-            dict(id=secrets.token_urlsafe(16), poll_id=poll.id, position=i, tracker=tracker, choice=choice)
-            for i, (tracker, choice) in enumerate(box, start=1)])
+            dict(id=secrets.token_urlsafe(16), poll_id=poll.id, position=i, tracker=tracker, choice=choice,
+                 picks=picks)
+            for i, (tracker, choice, picks) in enumerate(box, start=1)])
     db.session.execute(sa.delete(SecretBallot).where(SecretBallot.poll_id == poll.id))
 
 
@@ -466,6 +500,9 @@ def close(poll: Poll, by: User | None = None, now: datetime | None = None) -> bo
     db.session.refresh(poll)
     if poll.secret:
         _shuffle_box(poll)
+    if poll.max_choices is not None:
+        choices.store_count(poll, count_choices(poll))
+        return _closed(poll, by)
     result = count(poll)
     poll.roll_heads, poll.roll_area_dm2 = result.roll_heads, result.roll_area_dm2
     poll.for_heads, poll.against_heads, poll.abstain_heads = (
@@ -474,9 +511,14 @@ def close(poll: Poll, by: User | None = None, now: datetime | None = None) -> bo
         poll.for_area_dm2, poll.against_area_dm2, poll.abstain_area_dm2 = (
             result.area_dm2.in_favour, result.area_dm2.against, result.area_dm2.abstain)
     poll.passed = result.passed
+    return _closed(poll, by)
+
+
+def _closed(poll: Poll, by: User | None) -> bool:
+    """Record the close and tell the poll's subject (a proposal moves to passed or rejected)."""
     db.session.flush()
     record(by, "vote.closed", poll.place_id, poll.subject_type, poll.subject_id,
-           detail="passed" if result.passed else "not passed")
+           detail="passed" if poll.passed else "not passed")
     subject = _SUBJECTS.get(poll.subject_type)
     if subject is not None:
         subject.on_close(poll)
@@ -505,8 +547,9 @@ def close_due(now: datetime | None = None) -> int:
 
 
 def stored_result(poll: Poll) -> rules.Result | None:
-    """The result written at close, rebuilt as the pure rules' Result (thresholds included); no query."""
-    if poll.state is not PollState.CLOSED:
+    """The result written at close, rebuilt as the pure rules' Result (thresholds included); no query.
+    (A choice vote's options are shown from `choices.options_of` and `count_choices` instead.)"""
+    if poll.state is not PollState.CLOSED or poll.max_choices is not None:
         return None
     heads = rules.Counts(poll.for_heads or 0, poll.against_heads or 0, poll.abstain_heads or 0)
     area = (rules.Counts(poll.for_area_dm2 or 0, poll.against_area_dm2 or 0, poll.abstain_area_dm2 or 0)

@@ -20,7 +20,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from council.ballots import bp, publication, services
+from council.ballots import bp, choices, publication, services
 from council.ballots.forms import (
     BASIS_LABELS,
     CHOICE_LABELS,
@@ -38,7 +38,7 @@ from council.ballots.forms import (
 from council.ballots.rules import Choice
 from council.exceptions import Refused
 from council.extensions import db
-from council.forms import commit_or_flash, saving
+from council.forms import EmptyForm, commit_or_flash, saving
 from council.permissions import Action, can, current_standing, require
 from council.territory.services import ancestors
 
@@ -56,6 +56,22 @@ def _crumbs(poll):
     return ancestors(poll.place) + [poll.place]
 
 
+def _options(poll) -> dict:
+    """A choice vote's options and, once closed, its recount (for the result table)."""
+    options = choices.options_of(poll)
+    counted = services.count_choices(poll) if options and not poll.is_open else None
+    return dict(options=options, choice_result=counted)
+
+
+def _marks(poll, form) -> tuple[Choice, frozenset[int]]:
+    """What the ballot form says: for / against / abstain, or a choice vote's picks."""
+    if poll.max_choices is None:
+        if not form.choice.data:
+            raise Refused(_("Please choose one."), "choice")
+        return Choice(form.choice.data), frozenset()
+    return choices.read_vote(request.form.getlist("vote"))
+
+
 @bp.get("/votes/<int:poll_id>")
 @login_required
 def show(poll_id: int):
@@ -63,7 +79,7 @@ def show(poll_id: int):
     poll = _load(poll_id)
     lines = services.lines_for(poll, current_user) if poll.is_open else []
     organiser = can(Action.VOTE_TELLER, poll.place)
-    return render_template("ballots/show.html", poll=poll, lines=lines, form=CastForm(),
+    return render_template("ballots/show.html", poll=poll, lines=lines, form=CastForm(), **_options(poll),
                            turnout=services.turnout(poll), result=services.stored_result(poll),
                            standing=publication.standing(poll), organiser=organiser,
                            by_building=publication.turnout_by_building(poll) if organiser else [],
@@ -79,19 +95,22 @@ def cast(poll_id: int, line_id: int):
     poll = _load(poll_id)
     line = services.get_line_or_404(poll, line_id)
     form = CastForm()
-    if not form.validate_on_submit():
+    if not EmptyForm().validate_on_submit() or (poll.max_choices is None and not form.validate()):
         flash(next(iter(form.errors.values()), [_("The form has expired. Please try again.")])[0], "error")
         return redirect(url_for("ballots.show", poll_id=poll.id))
-    choice = Choice(form.choice.data)
     try:
-        tracker = services.cast(poll, line, choice, current_user)
+        choice, picks = _marks(poll, form)
+        tracker = services.cast(poll, line, choice, current_user, picks=picks)
     except Refused as refusal:
         db.session.rollback()
         flash(refusal.message, "error")
         return redirect(url_for("ballots.show", poll_id=poll.id))
     db.session.commit()
-    response = make_response(render_template("ballots/receipt.html", poll=poll, line=line, tracker=tracker,
-                                             choice=None if poll.secret else choice, crumbs=_crumbs(poll)))
+    response = make_response(render_template(
+        "ballots/receipt.html", poll=poll, line=line, tracker=tracker, choice=None if poll.secret else choice,
+        picked=None if poll.secret or poll.max_choices is None
+        else mark_label(choice, choices.encode(picks), choices.options_of(poll)),
+        crumbs=_crumbs(poll)))
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -109,7 +128,7 @@ def ballots(poll_id: int):
     page = services.published_page(poll, request.args.get("page", 1, type=int), current_app.config["PER_PAGE"],
                                    tracker)
     return render_template("ballots/ballots.html", poll=poll, page=page, form=form, tracker=tracker,
-                           result=services.stored_result(poll), crumbs=_crumbs(poll))
+                           result=services.stored_result(poll), **_options(poll), crumbs=_crumbs(poll))
 
 
 @bp.get("/votes/<int:poll_id>/proxies")
@@ -156,6 +175,7 @@ def roll(poll_id: int):
                               words, waiting, scope)
     return render_template("ballots/roll.html", poll=poll, page=page, words=words, waiting=waiting,
                            proxy_form=ProxyForm(), check_form=CheckOffForm(), turnout=services.turnout(poll),
+                           options=choices.options_of(poll),
                            crumbs=_crumbs(poll))
 
 
@@ -202,8 +222,11 @@ def check_off(poll_id: int, line_id: int):
     if not form.validate_on_submit():
         flash(_("The form has expired. Please try again."), "error")
         return _back_to_roll(poll)
-    choice = Choice(form.choice.data) if form.choice.data else None
-    commit_or_flash(lambda: services.check_off(poll, line, current_user, choice),
+
+    def check_off():
+        choice, picks = (None, frozenset()) if poll.secret else _marks(poll, form)
+        services.check_off(poll, line, current_user, choice, picks=picks)
+    commit_or_flash(check_off,
                     _("%(line)s is checked off for a paper ballot.", line=line.label))
     return _back_to_roll(poll)
 
@@ -216,6 +239,20 @@ def paper(poll_id: int):
     if not poll.secret:
         abort(404)
     form = PaperBatchForm()
+    options = choices.options_of(poll)
+    if options and poll.is_open and request.method == "POST":
+        try:
+            if not EmptyForm().validate_on_submit():
+                raise Refused(_("The form has expired. Please try again."))
+            choice, picks = choices.read_vote(request.form.getlist("vote"))
+            services.enter_paper_ballot(poll, choice, picks, current_user)
+        except Refused as refusal:
+            db.session.rollback()
+            flash(refusal.message, "error")
+        else:
+            db.session.commit()
+            flash(_("%(n)s paper ballots are in the box.", n=1), "success")
+        return redirect(url_for("ballots.paper", poll_id=poll.id))
     if poll.is_open and form.validate_on_submit():
         counts = {Choice.FOR: form.in_favour.data, Choice.AGAINST: form.against.data,
                   Choice.ABSTAIN: form.abstain.data}
@@ -225,6 +262,7 @@ def paper(poll_id: int):
             flash(_("%(n)s paper ballots are in the box.", n=batch), "success")
             return redirect(url_for("ballots.paper", poll_id=poll.id))
     return render_template("ballots/paper.html", poll=poll, form=form, issued=services.paper_issued(poll),
+                           options=options,
                            crumbs=_crumbs(poll)), 400 if form.errors else 200
 
 
@@ -349,7 +387,16 @@ def filing_print(poll_id: int):
     poll = _closed(poll_id, Action.VOTE_TELLER)
     rows = list(islice(publication.detail_rows(poll, with_choices=False), 1, PRINT_LIMIT + 1))
     return render_template("ballots/filing_print.html", poll=poll, rows=rows, result=services.stored_result(poll),
+                           **_options(poll),
                            standing=publication.standing(poll), turnout=services.turnout(poll))
+
+
+@bp.app_template_global()
+def mark_label(choice, picks, options) -> str:
+    """A choice-vote ballot as words: the options picked, "none of these", or "abstain"."""
+    if choice is Choice.FOR:
+        return choices.labels(options, picks)
+    return str(_("None of these") if choice is Choice.AGAINST else _("Abstain"))
 
 
 @bp.app_template_global()

@@ -147,6 +147,18 @@ class OpenVoteForm(CouncilForm):
                        "organisers answer each objection in public before the result is final. 0: final at once."),
         render_kw={"inputmode": "numeric"})
 
+    options = TextAreaField(
+        _l("Options, one per line (leave empty for in favour / against / abstain)"),
+        validators=[Optional(), Length(max=1200)], render_kw={"rows": 4},
+        description=_l("For a choice between plans, e.g. plan A and plan B. Every ballot also offers "
+                       "\"none of these\" and \"abstain\"."))
+    max_choices = IntegerField(_l("How many options may each voter pick?"), default=1,
+                               validators=[InputRequired(_l("Please give a number.")), NumberRange(min=1, max=8)],
+                               render_kw={"inputmode": "numeric"})
+
+    def option_list(self) -> list[str]:
+        return [line.strip() for line in (self.options.data or "").splitlines() if line.strip()]
+
     def validate_secret(self, field):
         if field.data and self.rule.data and Rule(self.rule.data).by_area:
             raise ValidationError(_l("Owners' votes weighted by floor area are named by law; they cannot be secret."))

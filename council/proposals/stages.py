@@ -56,7 +56,8 @@ def poll_of(proposal: Proposal) -> Poll | None:
 
 
 def open_vote(proposal: Proposal, by: User, rule: Rule, basis: Basis, secret: bool, closes_at: datetime,
-              now: datetime | None = None, objection_days: int = 0) -> Poll:
+              now: datetime | None = None, objection_days: int = 0, options: list[str] | None = None,
+              max_choices: int = 1) -> Poll:
     """Freeze the roll of the proposal's scope and open its vote; followers and voters are told."""
     if rule.by_area:
         basis = Basis.OWNERS
@@ -64,7 +65,7 @@ def open_vote(proposal: Proposal, by: User, rule: Rule, basis: Basis, secret: bo
     buildings = sorted(scope_of(proposal)) or polls.buildings_of(proposal.estate)
     poll = polls.open_poll(proposal.estate, "proposal", proposal.id, proposal.title, rule, basis, secret,
                            closes_at, by, polls.roll_lines(basis, buildings), now=now,
-                           objection_days=objection_days)
+                           objection_days=objection_days, options=options, max_choices=max_choices)
     inbox.notify([*followers(proposal), *polls.casters(poll)], "proposal.vote_opened", "proposal",
                  proposal.id, proposal.title, by.id)
     return poll

@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from council.activity.services import activity_about, describe
+from council.ballots import choices as vote_choices
 from council.ballots import services as polls
 from council.ballots.models import Basis
 from council.ballots.rules import Rule
@@ -125,6 +126,8 @@ def show(proposal_id: int):
         author=proposal.author_id == current_user.id, timeline=activity_about("proposal", proposal.id),
         describe=describe, form=EmptyForm(), crumbs=ancestors(proposal.estate) + [proposal.estate],
         poll=poll, turnout=polls.turnout(poll) if poll else None, result=polls.stored_result(poll) if poll else None,
+        options=vote_choices.options_of(poll) if poll else [],
+        choice_result=polls.count_choices(poll) if poll and poll.max_choices and not poll.is_open else None,
         steer=can(Action.PROPOSAL_STEER, proposal.estate))
 
 
@@ -225,7 +228,8 @@ def open_vote(proposal_id: int):
         with saving(form, "rule") as saved:
             poll = stages.open_vote(proposal, current_user, Rule(form.rule.data), Basis(form.basis.data),
                                     form.secret.data, at_local(form.closes_on.data, form.closes_time.data),
-                                    objection_days=form.objection_days.data)
+                                    objection_days=form.objection_days.data, options=form.option_list(),
+                                    max_choices=form.max_choices.data)
         if saved.ok:
             flash(_("The vote is open."), "success")
             return redirect(url_for("ballots.show", poll_id=poll.id))
