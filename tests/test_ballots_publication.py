@@ -113,6 +113,13 @@ def test_the_public_sees_units_and_areas_only_the_organisers_the_tables(app, wor
     assert login("resident").get(f"/votes/{voted}/filing/print").status_code == 403
 
 
+def test_an_owner_sees_their_own_recorded_choice_after_the_close(app, world, estate, voted, login):  # noqa: F811
+    wang = login("wang").get(f"/votes/{voted}").get_data(as_text=True)
+    assert "Your recorded ballots" in wang and "1号楼 1-102: Against" in wang
+    resident = login("resident").get(f"/votes/{voted}").get_data(as_text=True)
+    assert "Your recorded ballots" not in resident and "Against" not in resident.split("Result")[0]
+
+
 def test_pages_after_the_close_are_404_while_voting(app, world, estate, login):  # noqa: F811
     voted = _open(app, estate["proposal"])
     client = login("secretary")

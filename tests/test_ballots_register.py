@@ -213,3 +213,18 @@ def test_import_owners_from_the_command_line(app, world, tmp_path):
     bad.write_text("building,unit,room,certificate_no,owner_name\n1号楼,9,909,B-1,某人\n", encoding="utf-8")
     result = app.test_cli_runner().invoke(args=["council", "import-owners", str(bad), "--estate", "化肥厂小区"])
     assert result.exit_code != 0 and "line 2" in result.output and "nothing was imported" in result.output
+
+
+def test_an_owner_living_elsewhere_reads_the_proposal_and_votes_online(app, world, estate, login):
+    poll_id = _open(app, estate["proposal"])
+    with app.app_context():
+        line_id = _line(poll_id, estate["h14"]).id
+    client = login("wang")  # owns two flats in b1, lives elsewhere, not a member of any household
+    assert client.get(f"/proposals/{estate['proposal']}").status_code == 200
+    assert "Cast this ballot" in client.get(f"/votes/{poll_id}").get_data(as_text=True)
+    client.post(f"/votes/{poll_id}/lines/{line_id}/cast", data={"choice": "for"})
+    with app.app_context():
+        assert _line(poll_id, world.h12).choice is Choice.FOR  # both flats, one ballot
+    assert login("outsider").get(f"/votes/{poll_id}").status_code == 403
+    assert login("zhao").get(f"/votes/{poll_id}").status_code == 200  # a co-owner sees it, but casts nothing
+    assert "You have no ballot" in login("zhao").get(f"/votes/{poll_id}").get_data(as_text=True)

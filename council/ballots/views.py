@@ -39,14 +39,18 @@ from council.ballots.rules import Choice
 from council.exceptions import Refused
 from council.extensions import db
 from council.forms import EmptyForm, commit_or_flash, saving
-from council.permissions import Action, can, current_standing, require
+from council.owners.services import owns_in
+from council.permissions import Action, can, current_standing
 from council.territory.services import ancestors
 
 
 def _load(poll_id: int, action: Action = Action.PLACE_VIEW):
-    """The poll, closed first if its window has ended (so nobody ever sees a stale 'open'); 403 outside."""
+    """The poll, closed first if its window has ended (so nobody ever sees a stale 'open'); 403 outside.
+    Whoever holds a ballot of the poll may see it, even an owner who lives elsewhere."""
     poll = services.get_poll_or_404(poll_id)
-    require(action, poll.place)
+    if not can(action, poll.place) and not (action is Action.PLACE_VIEW and (
+            services.lines_for(poll, current_user) or owns_in(current_user, poll.place_id))):
+        abort(403)
     if services.close_if_due(poll):
         db.session.commit()
     return poll
@@ -77,7 +81,9 @@ def _marks(poll, form) -> tuple[Choice, frozenset[int]]:
 def show(poll_id: int):
     """The vote: what is asked, by which rule, the turnout so far; the voter's ballot(s); the result."""
     poll = _load(poll_id)
-    lines = services.lines_for(poll, current_user) if poll.is_open else []
+    # While open: the ballots this person may cast. After the close, in a named vote: their own recorded
+    # choices, which the law lets an owner ask to see (the public sees units and areas only).
+    lines = services.lines_for(poll, current_user) if poll.is_open or not poll.secret else []
     organiser = can(Action.VOTE_TELLER, poll.place)
     return render_template("ballots/show.html", poll=poll, lines=lines, form=CastForm(), **_options(poll),
                            turnout=services.turnout(poll), result=services.stored_result(poll),

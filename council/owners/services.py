@@ -169,6 +169,17 @@ def has_register(household_ids: Iterable[int]) -> bool:
         Ownership.household_id.in_(ids), Ownership.ended_at.is_(None)).limit(1)) is not None
 
 
+def owns_in(user: User, estate_id: int) -> bool:
+    """Is this person a current owner of a unit of the estate (a landlord living elsewhere, say)?"""
+    who = [Ownership.user_id == user.id]
+    if user.mobile:
+        who.append(Ownership.mobile == user.mobile)
+    return db.session.scalar(
+        sa.select(Ownership.id).join(Household, Household.id == Ownership.household_id)
+        .join(Place, Place.id == Household.building_id)
+        .where(Ownership.ended_at.is_(None), sa.or_(*who), Place.parent_id == estate_id).limit(1)) is not None
+
+
 def may_cast_for(user: User) -> sa.ColumnElement:
     """SQL: the live ownerships through which this person casts their unit's vote (the named caster)."""
     who = [Ownership.user_id == user.id]

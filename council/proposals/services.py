@@ -15,6 +15,7 @@ from council.exceptions import Refused
 from council.extensions import db
 from council.membership.models import Membership, MembershipStatus
 from council.notifications import services as inbox
+from council.owners.services import owns_in
 from council.permissions import Action, Standing, allowed
 from council.proposals.models import (
     DEFAULT_COSIGN_THRESHOLD,
@@ -102,10 +103,14 @@ def get_proposal_or_404(proposal_id: int) -> Proposal:
 
 
 def may_view(standing: Standing, user: User | None, proposal: Proposal) -> bool:
-    """Drafts: their author only. Published ones: members of the estate and staff above it."""
+    """Drafts: their author only. Published ones: members of the estate, its owners, and staff above it."""
     if user is not None and proposal.author_id == user.id:
         return True
-    return proposal.published_at is not None and allowed(standing, Action.PLACE_VIEW, proposal.estate.lineage_ids)
+    if proposal.published_at is None:
+        return False
+    # Owners of the estate's units read its proposals too, even if they live elsewhere: they may vote on them.
+    return allowed(standing, Action.PLACE_VIEW, proposal.estate.lineage_ids) or (
+        user is not None and owns_in(user, proposal.estate_id))
 
 
 def may_write(standing: Standing, estate: Place) -> bool:
