@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from council.accounts.models import User
 from council.demo_concerns import seed_concerns
+from council.demo_meetings import seed_meetings
 from council.demo_votes import seed_votes
 from council.extensions import db
 from council.membership import services as membership
@@ -189,6 +190,7 @@ def seed() -> Summary:
     db.session.flush()
     summary.concerns = seed_concerns()
     summary.people += seed_votes(_place_at(("芜湖路街道", "东陈岗社区", "送变电家园")), estate, DEMO_PASSWORD)
+    seed_meetings(estate)
     return summary
 
 

@@ -3,6 +3,7 @@ from council.accounts.models import ClaimCode, User
 from council.activity.models import Activity
 from council.ballots.models import Objection, Poll, PollOption, PublishedBallot, RollLine, SecretBallot
 from council.concerns.models import Comment, Concern, DepartmentCall, Photo, Support
+from council.meetings.models import AgendaItem, Meeting, MeetingSeries, Rsvp
 from council.membership.models import Membership, PartyMember
 from council.notifications.models import Notification
 from council.owners.models import Ownership
@@ -14,5 +15,5 @@ __all__ = [
     "Activity", "ClaimCode", "Comment", "Concern", "DepartmentCall", "Household", "Membership", "Notification",
     "PartyMember", "Photo", "Place", "RoleGrant", "Support", "User", "Proposal", "Cosign", "Follow",
     "ProposalSettings", "Poll", "RollLine", "SecretBallot", "PublishedBallot",
-    "Ownership", "Objection", "PollOption",
+    "Ownership", "Objection", "PollOption", "Meeting", "MeetingSeries", "AgendaItem", "Rsvp",
 ]

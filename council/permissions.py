@@ -35,6 +35,7 @@ class Action(enum.StrEnum):
     PROPOSAL_STEER = "proposal.steer"  # put a proposal on the agenda, open its vote, mark it carried out
     VOTE_TELLER = "vote.teller"  # see a vote's roll, record written proxies, check voters off for paper
     OWNERS_VIEW = "owners.view"  # read the owner register (names, masked certificate numbers)
+    MEETING_RUN = "meeting.run"  # schedule meetings, build and publish agendas
     OWNERS_MANAGE = "owners.manage"  # record owners from property certificates, import and export the register
 
 
@@ -57,6 +58,7 @@ RULES: dict[Action, frozenset[Role]] = {
     Action.VOTE_TELLER: STAFF_ROLES,
     Action.OWNERS_VIEW: STAFF_ROLES,
     Action.OWNERS_MANAGE: frozenset({Role.ADMIN, Role.COMMITTEE_MEMBER}),
+    Action.MEETING_RUN: frozenset({Role.BRANCH_SECRETARY, Role.COMMITTEE_MEMBER, Role.ADMIN}),
 }
 
 # Actions that an approved resident may take on their own building and estate, without any role.

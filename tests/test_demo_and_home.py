@@ -9,6 +9,9 @@ from council.ballots.models import Poll, PollState
 from council.ballots.rules import Rule
 from council.demo import DEMO_PASSWORD
 from council.extensions import db
+from council.meetings import services as meetings
+from council.meetings.models import Meeting
+from council.meetings.rules import ItemKind, MeetingState
 from council.membership.models import Membership
 from council.proposals.models import Proposal
 from council.proposals.rules import ProposalState
@@ -48,6 +51,10 @@ def test_seed_demo_is_idempotent_and_complete(app):
         assert (turnout.online, turnout.proxy, turnout.paper, turnout.roll) == (13, 2, 4, 24)
         assert lift.by_register and polls.stored_result(lift).roll_heads == 23
         assert polls.count(lift) == polls.stored_result(lift)
+        # 化肥厂小区's Friday meeting: a weekly series whose next agenda is published from the concerns list.
+        friday = db.session.scalar(sa.select(Meeting).where(Meeting.state == MeetingState.PUBLISHED))
+        kinds = [item.kind for item in meetings.agenda(friday)]
+        assert friday.series_id and kinds.count(ItemKind.CONCERN) == 3 and ItemKind.PROPOSAL in kinds
         proposal = db.session.get(Proposal, lift.subject_id)
         assert proposal.state is ProposalState.PASSED and proposal.eligible_at is not None
 

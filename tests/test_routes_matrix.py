@@ -137,6 +137,10 @@ COVERED_ELSEWHERE = {
     "proposals.put_on_agenda", "proposals.open_vote", "proposals.start", "proposals.finish",
     "ballots.show", "ballots.cast", "ballots.ballots", "ballots.proxies", "ballots.roll", "ballots.record_proxy",
     "ballots.clear_proxy", "ballots.check_off", "ballots.paper",
+    # tests/test_meetings.py
+    "meetings.listing", "meetings.new", "meetings.show", "meetings.add_concern", "meetings.add_proposal",
+    "meetings.add_item", "meetings.change_item", "meetings.publish", "meetings.cancel", "meetings.move",
+    "meetings.rsvp", "meetings.calendar_file", "meetings.feed",
     # tests/test_ballots_publication.py
     "ballots.doors", "ballots.declined", "ballots.participation", "ballots.objections", "ballots.answer_objection",
     "ballots.filing_detail", "ballots.filing_summary", "ballots.filing_print",

@@ -1,0 +1,231 @@
+"""Meeting pages: a place's meetings, scheduling (single or weekly), the agenda built with one click per
+concern or proposal, publishing, moving or skipping a date, who will come, and calendar files."""
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from council.accounts.services import find_by_login
+from council.concerns.queries import coming_friday
+from council.concerns.services import get_concern_or_404
+from council.exceptions import Refused
+from council.extensions import db
+from council.forms import EmptyForm, commit_or_flash, saving
+from council.i18n import at_local, local_today
+from council.meetings import bp, panel, services  # noqa: F401  (panel registers itself)
+from council.meetings.forms import ItemForm, MeetingForm, MoveForm
+from council.meetings.models import MeetingSeries
+from council.meetings.rules import MeetingKind, MeetingState
+from council.permissions import Action, can, current_standing
+from council.proposals.services import get_proposal_or_404
+from council.territory.models import PlaceKind
+from council.territory.services import ancestors, get_place_or_404
+
+
+def _place_or_404(place_id: int):
+    place = get_place_or_404(place_id)
+    if place.kind not in (PlaceKind.ESTATE, PlaceKind.COMMUNITY):
+        abort(404)
+    return place
+
+
+def _person(text: str, field: str):
+    if not (text or "").strip():
+        return None
+    person = find_by_login(text)
+    if person is None:
+        raise Refused(_("Nobody with this mobile number or username has an account."), field)
+    return person
+
+
+@bp.get("/places/<int:place_id>/meetings")
+@login_required
+def listing(place_id: int):
+    """The coming meetings of an estate or community (or the past ones); the series keep four weeks ahead."""
+    place = _place_or_404(place_id)
+    standing = current_standing()
+    if not services.is_member(standing, place):
+        abort(403)
+    organiser = can(Action.MEETING_RUN, place)
+    if organiser:
+        for series in db.session.scalars(db.select(MeetingSeries).where(
+                MeetingSeries.place_id == place.id, MeetingSeries.ended_at.is_(None))):
+            if services.extend_series(series, current_user):
+                db.session.commit()
+    past = request.args.get("past") == "1"
+    page = services.upcoming_page(place, current_user, organiser, request.args.get("page", 1, type=int),
+                                  current_app.config["PER_PAGE"], past=past)
+    return render_template("meetings/list.html", place=place, page=page, past=past, organiser=organiser,
+                           kinds=services.KIND_LABELS, crumbs=ancestors(place) + [place])
+
+
+@bp.route("/places/<int:place_id>/meetings/new", methods=["GET", "POST"])
+@login_required
+def new(place_id: int):
+    """Schedule a meeting, or a weekly series (相约星期五: Friday 19:30 by default)."""
+    place = _place_or_404(place_id)
+    if not can(Action.MEETING_RUN, place):
+        abort(403)
+    form = MeetingForm()
+    if request.method == "GET":
+        form.day.data = coming_friday(local_today())
+    if form.validate_on_submit():
+        with saving(form, "title") as saved:
+            if form.weekly.data:
+                meeting = None
+                services.start_series(place, current_user, form.title.data, form.day.data.weekday(),
+                                      form.at.data.hour, form.at.data.minute, form.location.data, today=form.day.data)
+            else:
+                meeting = services.schedule(
+                    place, current_user, MeetingKind(form.kind.data), form.title.data,
+                    at_local(form.day.data, form.at.data), form.location.data,
+                    _person(form.chair.data, "chair"), _person(form.minute_taker.data, "minute_taker"),
+                    form.invited_units.data)
+        if saved.ok and meeting is None:
+            flash(_("The weekly meeting is set up; its next dates are drafts for you to prepare."), "success")
+            return redirect(url_for("meetings.listing", place_id=place.id))
+        if saved.ok:
+            flash(_("The meeting is scheduled as a draft. Build its agenda, then publish it."), "success")
+            return redirect(url_for("meetings.show", meeting_id=meeting.id))
+    return render_template("meetings/new.html", place=place, form=form, crumbs=ancestors(place) + [place]), \
+        400 if form.errors else 200
+
+
+def _load(meeting_id: int):
+    meeting = services.get_meeting_or_404(meeting_id)
+    if not services.may_see(current_standing(), current_user, meeting):
+        abort(403)
+    return meeting
+
+
+def _run(meeting_id: int):
+    meeting = _load(meeting_id)
+    if not services.may_run(current_standing(), current_user, meeting):
+        abort(403)
+    return meeting
+
+
+@bp.get("/meetings/<int:meeting_id>")
+@login_required
+def show(meeting_id: int):
+    meeting = _load(meeting_id)
+    standing = current_standing()
+    organiser = services.may_run(standing, current_user, meeting)
+    concerns, proposals = services.candidates(meeting, standing) if organiser and \
+        meeting.state is not MeetingState.CANCELLED else ([], [])
+    coming, not_coming, mine = services.answers(meeting, current_user)
+    return render_template("meetings/show.html", meeting=meeting, agenda=services.agenda(meeting),
+                           organiser=organiser, concerns=concerns, proposals=proposals, item_form=ItemForm(),
+                           form=EmptyForm(), coming=coming, not_coming=not_coming, mine=mine,
+                           kinds=services.KIND_LABELS, crumbs=ancestors(meeting.place) + [meeting.place])
+
+
+def _back(meeting, anchor: str = "agenda"):
+    return redirect(url_for("meetings.show", meeting_id=meeting.id, _anchor=anchor))
+
+
+def _act(meeting, change, success: str):
+    if not EmptyForm().validate_on_submit():
+        flash(_("The form has expired. Please try again."), "error")
+    else:
+        commit_or_flash(change, success)
+    return _back(meeting)
+
+
+@bp.post("/meetings/<int:meeting_id>/items/concern/<int:concern_id>")
+@login_required
+def add_concern(meeting_id: int, concern_id: int):
+    meeting = _run(meeting_id)
+    concern = get_concern_or_404(concern_id)
+    return _act(meeting, lambda: services.add_concern(meeting, concern), _("Added to the agenda."))
+
+
+@bp.post("/meetings/<int:meeting_id>/items/proposal/<int:proposal_id>")
+@login_required
+def add_proposal(meeting_id: int, proposal_id: int):
+    meeting = _run(meeting_id)
+    proposal = get_proposal_or_404(proposal_id)
+    return _act(meeting, lambda: services.add_proposal(meeting, proposal, current_user), _("Added to the agenda."))
+
+
+@bp.post("/meetings/<int:meeting_id>/items")
+@login_required
+def add_item(meeting_id: int):
+    meeting = _run(meeting_id)
+    form = ItemForm()
+    if not form.validate_on_submit():
+        flash(next(iter(form.errors.values()), [_("The form has expired. Please try again.")])[0], "error")
+        return _back(meeting)
+    commit_or_flash(lambda: services.add_free(meeting, form.title.data, form.presenter.data, form.minutes.data),
+                    _("Added to the agenda."))
+    return _back(meeting)
+
+
+@bp.post("/meetings/<int:meeting_id>/items/<int:item_id>/<any(up, down, remove):how>")
+@login_required
+def change_item(meeting_id: int, item_id: int, how: str):
+    meeting = _run(meeting_id)
+    item = services.get_item_or_404(meeting, item_id)
+    if how == "remove":
+        return _act(meeting, lambda: services.remove_item(meeting, item), _("Removed from the agenda."))
+    return _act(meeting, lambda: services.move_item(meeting, item, -1 if how == "up" else 1), _("Moved."))
+
+
+@bp.post("/meetings/<int:meeting_id>/publish")
+@login_required
+def publish(meeting_id: int):
+    meeting = _run(meeting_id)
+    return _act(meeting, lambda: services.publish(meeting, current_user),
+                _("The agenda is published; the members have been told."))
+
+
+@bp.post("/meetings/<int:meeting_id>/cancel")
+@login_required
+def cancel(meeting_id: int):
+    meeting = _run(meeting_id)
+    return _act(meeting, lambda: services.cancel(meeting, current_user),
+                _("The meeting is cancelled. A weekly series goes on with its next date."))
+
+
+@bp.route("/meetings/<int:meeting_id>/move", methods=["GET", "POST"])
+@login_required
+def move(meeting_id: int):
+    meeting = _run(meeting_id)
+    form = MoveForm()
+    if form.validate_on_submit():
+        with saving(form, "day") as saved:
+            services.move(meeting, current_user, at_local(form.day.data, form.at.data), form.location.data)
+        if saved.ok:
+            flash(_("The meeting is moved."), "success")
+            return _back(meeting, "top")
+    return render_template("meetings/move.html", meeting=meeting, form=form,
+                           crumbs=ancestors(meeting.place) + [meeting.place]), 400 if form.errors else 200
+
+
+@bp.post("/meetings/<int:meeting_id>/rsvp")
+@login_required
+def rsvp(meeting_id: int):
+    meeting = _load(meeting_id)
+    coming = request.form.get("coming") == "yes"
+    return _act(meeting, lambda: services.answer(meeting, current_user, coming),
+                _("Thank you: see you there.") if coming else _("Thank you for letting us know."))
+
+
+@bp.get("/meetings/<int:meeting_id>.ics")
+@login_required
+def calendar_file(meeting_id: int):
+    meeting = _load(meeting_id)
+    return Response(services.ics(meeting), mimetype="text/calendar",
+                    headers={"Content-Disposition": f"attachment; filename=meeting-{meeting.id}.ics"})
+
+
+@bp.get("/places/<int:place_id>/meetings.ics")
+def feed(place_id: int):
+    """The published meetings of an estate or community, for calendar apps (no sign-in: notices are public;
+    party members' meetings are never in it)."""
+    place = _place_or_404(place_id)
+    return Response(services.feed(place), mimetype="text/calendar")
+
+
+@bp.app_template_global()
+def meeting_kind_label(kind) -> str:
+    return str(services.KIND_LABELS[kind])
