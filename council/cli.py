@@ -16,6 +16,7 @@ from council.concerns.services import remind_overdue
 from council.demo import DEMO_PASSWORD, seed
 from council.extensions import db
 from council.i18n import local_today
+from council.meetings.console import remind_overdue_actions
 from council.owners.services import check_register_rows, import_register_rows
 from council.territory.models import Place, PlaceKind
 from council.territory.services import check_household_rows, import_household_rows
@@ -114,10 +115,11 @@ def import_owners(csv_file: Path, estate_ref: str) -> None:
 
 @council_cli.command("remind-overdue")
 def remind_overdue_command() -> None:
-    """Daily: tell owners of concerns past their deadline (once a day each). Run from cron."""
+    """Daily: tell owners of concerns and of meetings' action items past their deadline. Run from cron."""
     count = remind_overdue(local_today())
+    actions = remind_overdue_actions(local_today())
     db.session.commit()
-    click.echo(f"Reminded the owners of {count} overdue concern(s).")
+    click.echo(f"Reminded the owners of {count} overdue concern(s) and {actions} overdue action item(s).")
 
 
 @council_cli.command("close-votes")

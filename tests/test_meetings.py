@@ -16,9 +16,9 @@ from council.concerns.models import Concern
 from council.concerns.rules import Category as ConcernCategory
 from council.exceptions import Refused
 from council.extensions import db
-from council.meetings import rules
+from council.meetings import console, rules
 from council.meetings import services as meetings
-from council.meetings.models import AgendaItem, Meeting, MeetingSeries, Rsvp
+from council.meetings.models import ActionItem, AgendaItem, Meeting, MeetingSeries, Rsvp
 from council.meetings.rules import ItemKind, MeetingKind, MeetingState
 from council.membership import services as membership
 from council.notifications.models import Notification
@@ -280,3 +280,84 @@ def test_meeting_page_queries_do_not_grow_with_the_agenda(app, world, login, wee
     assert queries() == before
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(AgendaItem.id))) == 12  # the first meeting: no follow-up
+
+
+# ---- the live meeting and its action items ------------------------------------------------------------------
+
+def test_is_overdue_the_day_after_the_deadline():
+    due = date(2026, 12, 1)
+    assert not rules.is_overdue(rules.ActionStatus.OPEN, due, due)
+    assert rules.is_overdue(rules.ActionStatus.OPEN, due, due + timedelta(days=1))
+    assert not rules.is_overdue(rules.ActionStatus.DONE, due, due + timedelta(days=30))
+
+
+def test_the_console_checks_in_once_saves_items_and_sets_actions(app, world, week, login):
+    with app.app_context():
+        meeting = _meeting(world)
+        item = meetings.add_concern(meeting, db.session.get(Concern, week["leaky"]))
+        proposal_item = meetings.add_proposal(meeting, db.session.get(Proposal, week["proposal"]), _user("secretary"))
+        meetings.publish(meeting, _user("secretary"))
+        db.session.commit()
+        ids = dict(meeting=meeting.id, item=item.id, proposal_item=proposal_item.id)
+    client = login("secretary")
+    page = client.get(f"/meetings/{ids['meeting']}/console")
+    assert page.status_code == 200 and "楼道灯不亮" in page.get_data(as_text=True)
+    for _ in range(2):
+        client.post(f"/meetings/{ids['meeting']}/check-in", data={"login": "resident", "kind": "resident"})
+    client.post(f"/meetings/{ids['meeting']}/check-in", data={"name": "物业张经理", "kind": "unit", "unit": "物业公司"})
+    client.post(f"/meetings/{ids['meeting']}/check-in", data={"name": "物业张经理", "kind": "unit", "unit": "物业公司"})
+    client.post(f"/meetings/{ids['meeting']}/items/{ids['item']}/notes", data={
+        "notes": "三楼到五楼声控灯坏了", "decision": "物业一周内更换", "hands_for": "12", "hands_against": "0",
+        "hands_abstain": "1"})
+    due = (utcnow() + NEXT_WEEK).date().isoformat()
+    client.post(f"/meetings/{ids['meeting']}/actions", data={"item_id": ids["item"], "what": "更换楼道灯",
+                                                             "owner": "team", "due": due})
+    refused = client.post(f"/meetings/{ids['meeting']}/actions", data={"what": "没人负责", "due": due},
+                          follow_redirects=True)
+    assert "Name who does it" in refused.get_data(as_text=True)
+    with app.app_context():
+        present = meetings_console_rows(ids["meeting"])
+        assert sorted(present) == ["周丽华", "物业张经理"]
+        item = db.session.get(AgendaItem, ids["item"])
+        assert (item.decision, item.hands_for, item.hands_against, item.hands_abstain) == ("物业一周内更换", 12, 0, 1)
+        action = db.session.scalar(sa.select(ActionItem))
+        assert (action.owner_id, action.concern_id) == (_user("team").id, ids_concern(ids["item"]))
+        told = db.session.scalar(sa.select(sa.func.count(Notification.id)).where(
+            Notification.user_id == _user("team").id, Notification.verb == "meeting.action"))
+        assert told == 1
+        action_id = action.id
+    for username, status in {"resident": 403, "outsider": 403, "leader": 403}.items():
+        assert login(username).get(f"/meetings/{ids['meeting']}/console").status_code == status
+        assert login(username).post(f"/actions/{action_id}/done").status_code == status
+    login("team").post(f"/actions/{action_id}/done", data={"note": "已换好"})  # the owner closes it
+    with app.app_context():
+        assert db.session.get(ActionItem, action_id).status is rules.ActionStatus.DONE
+        assert db.session.get(Concern, week["leaky"]).status.value == "resolved"  # the concern moved on
+    page = login("resident").get(f"/places/{world.estate}/actions?done=1").get_data(as_text=True)
+    assert "更换楼道灯" in page and "已换好" in page
+
+
+def test_closing_an_action_moves_a_passed_proposal_on(app, world, week):
+    with app.app_context():
+        meeting = _meeting(world)
+        item = meetings.add_proposal(meeting, db.session.get(Proposal, week["proposal"]), _user("secretary"))
+        proposal = db.session.get(Proposal, week["proposal"])
+        proposal.state = ProposalState.PASSED  # as its vote would have left it
+        action = console.add_action(meeting, _user("secretary"), "联系施工单位", utcnow().date(), unit="物业公司",
+                                    item=item)
+        console.close_action(action, _user("secretary"))
+        assert proposal.state is ProposalState.IN_PROGRESS
+        with pytest.raises(Refused):
+            console.close_action(action, _user("secretary"))
+        second = console.add_action(meeting, _user("secretary"), "验收", utcnow().date(), unit="物业公司", item=item)
+        console.close_action(second, _user("secretary"))
+        assert proposal.state is ProposalState.DONE
+        assert console.remind_overdue_actions(utcnow().date() + timedelta(days=2)) == 0  # done ones are quiet
+
+
+def meetings_console_rows(meeting_id):
+    return [a.name for a in console.attendance(db.session.get(Meeting, meeting_id))]
+
+
+def ids_concern(item_id):
+    return db.session.get(AgendaItem, item_id).concern_id

@@ -140,7 +140,8 @@ COVERED_ELSEWHERE = {
     # tests/test_meetings.py
     "meetings.listing", "meetings.new", "meetings.show", "meetings.add_concern", "meetings.add_proposal",
     "meetings.add_item", "meetings.change_item", "meetings.publish", "meetings.cancel", "meetings.move",
-    "meetings.rsvp", "meetings.calendar_file", "meetings.feed",
+    "meetings.rsvp", "meetings.calendar_file", "meetings.feed", "meetings.console_page", "meetings.check_in",
+    "meetings.save_notes", "meetings.add_action", "meetings.actions", "meetings.close_action",
     # tests/test_ballots_publication.py
     "ballots.doors", "ballots.declined", "ballots.participation", "ballots.objections", "ballots.answer_objection",
     "ballots.filing_detail", "ballots.filing_summary", "ballots.filing_print",

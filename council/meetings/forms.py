@@ -2,11 +2,11 @@
 from datetime import time
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, DateField, IntegerField, RadioField, StringField, TimeField
+from wtforms import BooleanField, DateField, IntegerField, RadioField, StringField, TextAreaField, TimeField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from council.forms import CouncilForm
-from council.meetings.rules import MeetingKind
+from council.meetings.rules import AttendeeKind, MeetingKind
 from council.meetings.services import KIND_LABELS
 
 
@@ -43,3 +43,42 @@ class MoveForm(CouncilForm):
     day = DateField(_l("New date"), validators=[InputRequired(_l("Please give a date."))])
     at = TimeField(_l("Time"), validators=[InputRequired(_l("Please give a time."))])
     location = StringField(_l("Place (empty: unchanged)"), validators=[Optional(), Length(max=120)])
+
+
+def attendee_choices():
+    return [(AttendeeKind.RESIDENT.value, _l("Resident")), (AttendeeKind.CADRE.value, _l("Cadre")),
+            (AttendeeKind.UNIT.value, _l("Unit representative"))]
+
+
+class CheckInForm(CouncilForm):
+    login = StringField(_l("Mobile number or username (if they have an account)"),
+                        validators=[Optional(), Length(max=32)], render_kw={"autocomplete": "off"})
+    name = StringField(_l("Or their name (walk-in)"), validators=[Optional(), Length(max=64)])
+    kind = RadioField(_l("Attending as"), choices=attendee_choices, default=AttendeeKind.RESIDENT.value,
+                      validators=[DataRequired(_l("Please choose one."))])
+    unit = StringField(_l("Unit (for a unit's representative)"), validators=[Optional(), Length(max=100)])
+
+
+def _hands(label):
+    return IntegerField(label, validators=[Optional(), NumberRange(min=0, max=100000)],
+                        render_kw={"inputmode": "numeric"})
+
+
+class ItemNotesForm(CouncilForm):
+    notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=20000)], render_kw={"rows": 3})
+    decision = TextAreaField(_l("Decision"), validators=[Optional(), Length(max=20000)], render_kw={"rows": 2})
+    hands_for = _hands(_l("Hands for"))
+    hands_against = _hands(_l("Hands against"))
+    hands_abstain = _hands(_l("Hands abstaining"))
+
+
+class ActionForm(CouncilForm):
+    what = StringField(_l("What is to be done"), validators=[DataRequired(_l("Say what is to be done.")),
+                                                             Length(max=200)])
+    owner = StringField(_l("Who: mobile number or username"), validators=[Optional(), Length(max=32)])
+    unit = StringField(_l("Or which unit"), validators=[Optional(), Length(max=100)])
+    due = DateField(_l("By when"), validators=[InputRequired(_l("Give a deadline."))])
+
+
+class CloseActionForm(CouncilForm):
+    note = StringField(_l("What was done (optional)"), validators=[Optional(), Length(max=500)])

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from council.accounts.models import User
 from council.extensions import db
-from council.meetings.rules import ItemKind, MeetingKind, MeetingState
+from council.meetings.rules import ActionStatus, AttendeeKind, ItemKind, MeetingKind, MeetingState
 from council.sqltypes import UTCDateTime, str_enum, utcnow
 from council.territory.models import Place
 
@@ -78,6 +78,13 @@ class AgendaItem(db.Model):
     proposal_id: Mapped[int | None] = mapped_column(sa.ForeignKey("proposals.id"), index=True)
     presenter: Mapped[str] = mapped_column(sa.String(64), default="")
     minutes: Mapped[int] = mapped_column(default=10)
+    # Written live at the meeting, saved item by item so a dropped connection loses nothing.
+    notes: Mapped[str] = mapped_column(sa.Text, default="", server_default=sa.text("''"))
+    decision: Mapped[str] = mapped_column(sa.Text, default="", server_default=sa.text("''"))
+    # A show of hands, counted and entered by the chair (a formal vote is the proposal's poll instead).
+    hands_for: Mapped[int | None] = mapped_column()
+    hands_against: Mapped[int | None] = mapped_column()
+    hands_abstain: Mapped[int | None] = mapped_column()
 
 
 class Rsvp(db.Model):
@@ -91,3 +98,52 @@ class Rsvp(db.Model):
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     coming: Mapped[bool] = mapped_column()
     answered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Attendance(db.Model):
+    """Someone checked in at the meeting: a resident or cadre with an account, or a walk-in by name; a
+    unit's representative names the unit. Checking in twice counts once (the unique indexes decide)."""
+
+    __tablename__ = "meeting_attendance"
+    __table_args__ = (
+        sa.Index("uq_meeting_attendance_user", "meeting_id", "user_id", unique=True,
+                 sqlite_where=sa.text("user_id IS NOT NULL"), postgresql_where=sa.text("user_id IS NOT NULL")),
+        sa.Index("uq_meeting_attendance_walk_in", "meeting_id", "name", unique=True,
+                 sqlite_where=sa.text("user_id IS NULL"), postgresql_where=sa.text("user_id IS NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(sa.ForeignKey("meetings.id"))
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    name: Mapped[str] = mapped_column(sa.String(64))
+    kind: Mapped[AttendeeKind] = mapped_column(str_enum(AttendeeKind, 16), default=AttendeeKind.RESIDENT)
+    unit: Mapped[str] = mapped_column(sa.String(100), default="")
+    checked_in_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    checked_in_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+
+class ActionItem(db.Model):
+    """定人、定责、定时限: what is to be done, by whom (a person or a unit), by when; tracked to done."""
+
+    __tablename__ = "action_items"
+    __table_args__ = (sa.Index("ix_action_items_place_status_due", "place_id", "status", "due"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(sa.ForeignKey("meetings.id"), index=True)
+    place_id: Mapped[int] = mapped_column(sa.ForeignKey("places.id"))
+    agenda_item_id: Mapped[int | None] = mapped_column(sa.ForeignKey("agenda_items.id"))
+    what: Mapped[str] = mapped_column(sa.String(200))
+    owner_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    owner_unit: Mapped[str] = mapped_column(sa.String(100), default="")
+    due: Mapped[date] = mapped_column(sa.Date)
+    status: Mapped[ActionStatus] = mapped_column(str_enum(ActionStatus, 8), default=ActionStatus.OPEN)
+    note: Mapped[str] = mapped_column(sa.String(500), default="")
+    # Where it came from: closing it moves the concern or proposal on.
+    concern_id: Mapped[int | None] = mapped_column(sa.ForeignKey("concerns.id"))
+    proposal_id: Mapped[int | None] = mapped_column(sa.ForeignKey("proposals.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    done_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+    owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
+    meeting: Mapped[Meeting] = relationship()

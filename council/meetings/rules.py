@@ -32,6 +32,22 @@ class ItemKind(enum.StrEnum):
     FOLLOW_UP = "follow_up"  # follow-up on the last meeting's action items, added by itself
 
 
+class AttendeeKind(enum.StrEnum):
+    RESIDENT = "resident"
+    CADRE = "cadre"  # street or community cadre, party-branch secretary, service team
+    UNIT = "unit"  # representative of an outside unit (property company, police, utilities...)
+
+
+class ActionStatus(enum.StrEnum):
+    OPEN = "open"
+    DONE = "done"
+
+
+def is_overdue(status: ActionStatus, due: date, today: date) -> bool:
+    """An open action item is overdue the day after its deadline (the deadline day itself is still on time)."""
+    return status is ActionStatus.OPEN and today > due
+
+
 def series_dates(weekday: int, start: date, until: date) -> list[date]:
     """Every date from `start` to `until` (both included) that falls on `weekday` (Monday 0 ... Sunday 6)."""
     if not 0 <= weekday <= 6:

@@ -11,10 +11,18 @@ from council.exceptions import Refused
 from council.extensions import db
 from council.forms import EmptyForm, commit_or_flash, saving
 from council.i18n import at_local, local_today
-from council.meetings import bp, panel, services  # noqa: F401  (panel registers itself)
-from council.meetings.forms import ItemForm, MeetingForm, MoveForm
+from council.meetings import bp, console, panel, services  # noqa: F401  (panel registers itself)
+from council.meetings.forms import (
+    ActionForm,
+    CheckInForm,
+    CloseActionForm,
+    ItemForm,
+    ItemNotesForm,
+    MeetingForm,
+    MoveForm,
+)
 from council.meetings.models import MeetingSeries
-from council.meetings.rules import MeetingKind, MeetingState
+from council.meetings.rules import AttendeeKind, MeetingKind, MeetingState, is_overdue
 from council.permissions import Action, can, current_standing
 from council.proposals.services import get_proposal_or_404
 from council.territory.models import PlaceKind
@@ -229,3 +237,109 @@ def feed(place_id: int):
 @bp.app_template_global()
 def meeting_kind_label(kind) -> str:
     return str(services.KIND_LABELS[kind])
+
+
+# ---- the live meeting and its action items ---------------------------------------------------------
+
+def _console(meeting, anchor: str = "console"):
+    return redirect(url_for("meetings.console_page", meeting_id=meeting.id, _anchor=anchor))
+
+
+def _first_error(form) -> str:
+    return next(iter(form.errors.values()), [_("The form has expired. Please try again.")])[0]
+
+
+@bp.get("/meetings/<int:meeting_id>/console")
+@login_required
+def console_page(meeting_id: int):
+    """The secretary's console, on a phone or tablet: check-in, each item's notes and decision, actions."""
+    meeting = _run(meeting_id)
+    return render_template("meetings/console.html", meeting=meeting, agenda=services.agenda(meeting),
+                           present=console.attendance(meeting), actions=console.actions_of(meeting),
+                           check_in_form=CheckInForm(), notes_form=ItemNotesForm(), action_form=ActionForm(),
+                           crumbs=ancestors(meeting.place) + [meeting.place])
+
+
+@bp.post("/meetings/<int:meeting_id>/check-in")
+@login_required
+def check_in(meeting_id: int):
+    meeting = _run(meeting_id)
+    form = CheckInForm()
+    if not form.validate_on_submit():
+        flash(_first_error(form), "error")
+        return _console(meeting, "attendance")
+    outcome = []
+
+    def change():
+        person = _person(form.login.data, "login")
+        outcome.append(console.check_in(meeting, current_user, person, form.name.data, AttendeeKind(form.kind.data),
+                                        form.unit.data))
+    if commit_or_flash(change, _("Checked in.")) and not outcome[0]:
+        flash(_("Already checked in: counted once."), "info")
+    return _console(meeting, "attendance")
+
+
+@bp.post("/meetings/<int:meeting_id>/items/<int:item_id>/notes")
+@login_required
+def save_notes(meeting_id: int, item_id: int):
+    """Save one item as the meeting goes: notes, decision, a show of hands. Kept at once, item by item."""
+    meeting = _run(meeting_id)
+    item = services.get_item_or_404(meeting, item_id)
+    form = ItemNotesForm()
+    if not form.validate_on_submit():
+        flash(_first_error(form), "error")
+    else:
+        hands = (form.hands_for.data, form.hands_against.data, form.hands_abstain.data)
+        commit_or_flash(lambda: console.save_item(meeting, item, form.notes.data, form.decision.data,
+                                                  hands if any(h is not None for h in hands) else None),
+                        _("Saved."))
+    return _console(meeting, f"item-{item.id}")
+
+
+@bp.post("/meetings/<int:meeting_id>/actions")
+@login_required
+def add_action(meeting_id: int):
+    meeting = _run(meeting_id)
+    form = ActionForm()
+    item_id = request.form.get("item_id", type=int)
+    item = services.get_item_or_404(meeting, item_id) if item_id else None
+    if not form.validate_on_submit():
+        flash(_first_error(form), "error")
+    else:
+        commit_or_flash(lambda: console.add_action(meeting, current_user, form.what.data, form.due.data,
+                                                   _person(form.owner.data, "owner"), form.unit.data, item),
+                        _("The action item is set."))
+    return _console(meeting, f"item-{item.id}" if item else "actions")
+
+
+@bp.get("/places/<int:place_id>/actions")
+@login_required
+def actions(place_id: int):
+    """A place's action items from its meetings: open ones by deadline, overdue ones flagged."""
+    place = _place_or_404(place_id)
+    if not services.is_member(current_standing(), place):
+        abort(403)
+    done = request.args.get("done") == "1"
+    page = console.open_actions_page(place, request.args.get("page", 1, type=int), current_app.config["PER_PAGE"],
+                                     done)
+    return render_template("meetings/actions.html", place=place, page=page, done=done, form=CloseActionForm(),
+                           organiser=can(Action.MEETING_RUN, place), today=local_today(), is_overdue=is_overdue,
+                           crumbs=ancestors(place) + [place])
+
+
+@bp.post("/actions/<int:action_id>/done")
+@login_required
+def close_action(action_id: int):
+    """The owner or the organisers mark an action item done; its concern or proposal moves on."""
+    action = console.get_action_or_none(action_id)
+    if action is None:
+        abort(404)
+    place = action.meeting.place
+    if action.owner_id != current_user.id and not can(Action.MEETING_RUN, place):
+        abort(403)
+    form = CloseActionForm()
+    if not form.validate_on_submit():
+        flash(_first_error(form), "error")
+    else:
+        commit_or_flash(lambda: console.close_action(action, current_user, form.note.data), _("Marked as done."))
+    return redirect(url_for("meetings.actions", place_id=place.id))
