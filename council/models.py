@@ -3,7 +3,16 @@ from council.accounts.models import ClaimCode, User
 from council.activity.models import Activity
 from council.ballots.models import Objection, Poll, PollOption, PublishedBallot, RollLine, SecretBallot
 from council.concerns.models import Comment, Concern, DepartmentCall, Photo, Support
-from council.meetings.models import ActionItem, AgendaItem, Attendance, Meeting, MeetingSeries, Rsvp
+from council.meetings.models import (
+    ActionItem,
+    AgendaItem,
+    Attendance,
+    Meeting,
+    MeetingSeries,
+    Minutes,
+    MinutesCorrection,
+    Rsvp,
+)
 from council.membership.models import Membership, PartyMember
 from council.notifications.models import Notification
 from council.owners.models import Ownership
@@ -16,5 +25,5 @@ __all__ = [
     "PartyMember", "Photo", "Place", "RoleGrant", "Support", "User", "Proposal", "Cosign", "Follow",
     "ProposalSettings", "Poll", "RollLine", "SecretBallot", "PublishedBallot",
     "Ownership", "Objection", "PollOption", "Meeting", "MeetingSeries", "AgendaItem", "Rsvp",
-    "Attendance", "ActionItem",
+    "Attendance", "ActionItem", "Minutes", "MinutesCorrection",
 ]

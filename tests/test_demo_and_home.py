@@ -10,8 +10,8 @@ from council.ballots.rules import Rule
 from council.demo import DEMO_PASSWORD
 from council.extensions import db
 from council.meetings import services as meetings
-from council.meetings.models import Meeting
-from council.meetings.rules import ItemKind, MeetingState
+from council.meetings.models import Meeting, Minutes
+from council.meetings.rules import ItemKind, MeetingState, MinutesState
 from council.membership.models import Membership
 from council.proposals.models import Proposal
 from council.proposals.rules import ProposalState
@@ -52,9 +52,12 @@ def test_seed_demo_is_idempotent_and_complete(app):
         assert lift.by_register and polls.stored_result(lift).roll_heads == 23
         assert polls.count(lift) == polls.stored_result(lift)
         # 化肥厂小区's Friday meeting: a weekly series whose next agenda is published from the concerns list.
-        friday = db.session.scalar(sa.select(Meeting).where(Meeting.state == MeetingState.PUBLISHED))
+        held = db.session.scalar(sa.select(Minutes).where(Minutes.state == MinutesState.PUBLISHED))
+        assert held is not None and "楼道照明改造方案" in held.body and "物业公司刘经理" in held.body
+        friday = db.session.scalar(sa.select(Meeting).where(Meeting.state == MeetingState.PUBLISHED,
+                                                            Meeting.series_id.is_not(None)))
         kinds = [item.kind for item in meetings.agenda(friday)]
-        assert friday.series_id and kinds.count(ItemKind.CONCERN) == 3 and ItemKind.PROPOSAL in kinds
+        assert kinds[0] is ItemKind.FOLLOW_UP and kinds.count(ItemKind.CONCERN) == 3 and ItemKind.PROPOSAL in kinds
         proposal = db.session.get(Proposal, lift.subject_id)
         assert proposal.state is ProposalState.PASSED and proposal.eligible_at is not None
 

@@ -142,6 +142,9 @@ COVERED_ELSEWHERE = {
     "meetings.add_item", "meetings.change_item", "meetings.publish", "meetings.cancel", "meetings.move",
     "meetings.rsvp", "meetings.calendar_file", "meetings.feed", "meetings.console_page", "meetings.check_in",
     "meetings.save_notes", "meetings.add_action", "meetings.actions", "meetings.close_action",
+    # tests/test_meetings_minutes.py
+    "meetings.draft_minutes", "meetings.edit_minutes", "meetings.minutes_page", "meetings.minutes_print",
+    "meetings.suggest_correction", "meetings.decide_correction", "meetings.minutes_step", "meetings.archive",
     # tests/test_ballots_publication.py
     "ballots.doors", "ballots.declined", "ballots.participation", "ballots.objections", "ballots.answer_objection",
     "ballots.filing_detail", "ballots.filing_summary", "ballots.filing_print",

@@ -82,3 +82,27 @@ class ActionForm(CouncilForm):
 
 class CloseActionForm(CouncilForm):
     note = StringField(_l("What was done (optional)"), validators=[Optional(), Length(max=500)])
+
+
+class MinutesForm(CouncilForm):
+    body = TextAreaField(_l("Meeting minutes"), validators=[DataRequired(_l("The minutes cannot be empty.")),
+                                                   Length(max=50000)], render_kw={"rows": 20})
+
+
+class RevisionForm(CouncilForm):
+    change_note = StringField(_l("What does the new revision correct? (for a published text)"),
+                              validators=[Optional(), Length(max=500)])
+
+
+class SuggestionForm(CouncilForm):
+    body = TextAreaField(_l("Your suggested correction"), validators=[
+        DataRequired(_l("Please write the correction.")), Length(max=2000)], render_kw={"rows": 3})
+
+
+class ArchiveForm(CouncilForm):
+    class Meta:
+        csrf = False
+
+    q = StringField(_l("Words"), validators=[Optional(), Length(max=60)])
+    start = DateField(_l("From"), validators=[Optional()])
+    end = DateField(_l("To"), validators=[Optional()])

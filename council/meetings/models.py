@@ -8,7 +8,15 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from council.accounts.models import User
 from council.extensions import db
-from council.meetings.rules import ActionStatus, AttendeeKind, ItemKind, MeetingKind, MeetingState
+from council.meetings.rules import (
+    ActionStatus,
+    AttendeeKind,
+    CorrectionState,
+    ItemKind,
+    MeetingKind,
+    MeetingState,
+    MinutesState,
+)
 from council.sqltypes import UTCDateTime, str_enum, utcnow
 from council.territory.models import Place
 
@@ -147,3 +155,43 @@ class ActionItem(db.Model):
 
     owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
     meeting: Mapped[Meeting] = relationship()
+
+
+class Minutes(db.Model):
+    """One revision of a meeting's minutes. A published revision never changes; a correction is a new
+    revision whose change note and differences are shown."""
+
+    __tablename__ = "minutes"
+    __table_args__ = (sa.UniqueConstraint("meeting_id", "revision"),
+                      sa.Index("ix_minutes_state_published", "state", "published_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(sa.ForeignKey("meetings.id"))
+    revision: Mapped[int] = mapped_column(default=1)
+    state: Mapped[MinutesState] = mapped_column(str_enum(MinutesState, 16), default=MinutesState.DRAFT)
+    body: Mapped[str] = mapped_column(sa.Text)  # plain text, shown with its line breaks
+    change_note: Mapped[str] = mapped_column(sa.String(500), default="")  # revisions: what was corrected
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    approved_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    meeting: Mapped[Meeting] = relationship()
+
+
+class MinutesCorrection(db.Model):
+    """An attendee's suggested correction to a draft, accepted or declined by the minute-taker."""
+
+    __tablename__ = "minutes_corrections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    minutes_id: Mapped[int] = mapped_column(sa.ForeignKey("minutes.id"), index=True)
+    author_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    body: Mapped[str] = mapped_column(sa.String(2000))
+    state: Mapped[CorrectionState] = mapped_column(str_enum(CorrectionState, 16), default=CorrectionState.PENDING)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+    author: Mapped[User] = relationship(foreign_keys=[author_id])

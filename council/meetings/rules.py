@@ -43,6 +43,18 @@ class ActionStatus(enum.StrEnum):
     DONE = "done"
 
 
+class MinutesState(enum.StrEnum):
+    DRAFT = "draft"  # the minute-taker writes; attendees may suggest corrections
+    APPROVED = "approved"  # the chair approved it
+    PUBLISHED = "published"  # public and never changed: a correction is a new revision
+
+
+class CorrectionState(enum.StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+
+
 def is_overdue(status: ActionStatus, due: date, today: date) -> bool:
     """An open action item is overdue the day after its deadline (the deadline day itself is still on time)."""
     return status is ActionStatus.OPEN and today > due

@@ -3,6 +3,7 @@ concern or proposal, publishing, moving or skipping a date, who will come, and c
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
 from council.accounts.services import find_by_login
 from council.concerns.queries import coming_friday
@@ -11,18 +12,22 @@ from council.exceptions import Refused
 from council.extensions import db
 from council.forms import EmptyForm, commit_or_flash, saving
 from council.i18n import at_local, local_today
-from council.meetings import bp, console, panel, services  # noqa: F401  (panel registers itself)
+from council.meetings import bp, console, minutes, panel, services  # noqa: F401  (panel registers itself)
 from council.meetings.forms import (
     ActionForm,
+    ArchiveForm,
     CheckInForm,
     CloseActionForm,
     ItemForm,
     ItemNotesForm,
     MeetingForm,
+    MinutesForm,
     MoveForm,
+    RevisionForm,
+    SuggestionForm,
 )
 from council.meetings.models import MeetingSeries
-from council.meetings.rules import AttendeeKind, MeetingKind, MeetingState, is_overdue
+from council.meetings.rules import AttendeeKind, MeetingKind, MeetingState, MinutesState, is_overdue
 from council.permissions import Action, can, current_standing
 from council.proposals.services import get_proposal_or_404
 from council.territory.models import PlaceKind
@@ -124,6 +129,7 @@ def show(meeting_id: int):
     return render_template("meetings/show.html", meeting=meeting, agenda=services.agenda(meeting),
                            organiser=organiser, concerns=concerns, proposals=proposals, item_form=ItemForm(),
                            form=EmptyForm(), coming=coming, not_coming=not_coming, mine=mine,
+                           latest_minutes=minutes.latest(meeting),
                            kinds=services.KIND_LABELS, crumbs=ancestors(meeting.place) + [meeting.place])
 
 
@@ -343,3 +349,154 @@ def close_action(action_id: int):
     else:
         commit_or_flash(lambda: console.close_action(action, current_user, form.note.data), _("Marked as done."))
     return redirect(url_for("meetings.actions", place_id=place.id))
+
+
+# ---- minutes ----------------------------------------------------------------------------------------------
+
+def _minutes_visible(minutes_obj) -> bool:
+    """Published minutes: everyone (party meetings: party members). Drafts: the organisers and attendees."""
+    if minutes.public(minutes_obj):
+        return True
+    if not current_user.is_authenticated:
+        return False
+    meeting, standing = minutes_obj.meeting, current_standing()
+    if services.may_run(standing, current_user, meeting):
+        return True
+    if minutes_obj.state is MinutesState.PUBLISHED:
+        return services.may_see(standing, current_user, meeting)
+    return minutes.attended(meeting, current_user)
+
+
+def _load_minutes(minutes_id: int):
+    found = minutes.get_minutes_or_404(minutes_id)
+    if not _minutes_visible(found):
+        if not current_user.is_authenticated:
+            return None
+        abort(403)
+    return found
+
+
+def _to_minutes(found, anchor: str = "top"):
+    return redirect(url_for("meetings.minutes_page", minutes_id=found.id, _anchor=anchor))
+
+
+@bp.post("/meetings/<int:meeting_id>/minutes")
+@login_required
+def draft_minutes(meeting_id: int):
+    """Draft the minutes from the console (or a correcting revision of the published text)."""
+    meeting = _run(meeting_id)
+    form = RevisionForm()
+    if not form.validate_on_submit():
+        flash(_first_error(form), "error")
+        return _back(meeting, "top")
+    made = []
+    if commit_or_flash(lambda: made.append(minutes.draft(meeting, current_user, form.change_note.data)),
+                       _("The draft minutes are written from the console. Check and complete them.")):
+        return redirect(url_for("meetings.edit_minutes", minutes_id=made[0].id))
+    return _back(meeting, "top")
+
+
+@bp.route("/minutes/<int:minutes_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_minutes(minutes_id: int):
+    found = minutes.get_minutes_or_404(minutes_id)
+    if not services.may_run(current_standing(), current_user, found.meeting):
+        abort(403)
+    form = MinutesForm(obj=found)
+    if form.validate_on_submit():
+        with saving(form, "body") as saved:
+            minutes.edit(found, form.body.data)
+        if saved.ok:
+            flash(_("Saved."), "success")
+            return _to_minutes(found)
+    return render_template("meetings/minutes_edit.html", minutes=found, form=form,
+                           crumbs=ancestors(found.meeting.place) + [found.meeting.place]), 400 if form.errors else 200
+
+
+@bp.get("/minutes/<int:minutes_id>")
+def minutes_page(minutes_id: int):
+    """Minutes: public once published (no sign-in), never changed; revisions show what they corrected."""
+    found = _load_minutes(minutes_id)
+    if found is None:
+        return redirect(url_for("accounts.login", next=request.path))
+    meeting = found.meeting
+    organiser = current_user.is_authenticated and services.may_run(current_standing(), current_user, meeting)
+    attendee = current_user.is_authenticated and minutes.attended(meeting, current_user)
+    chair = current_user.is_authenticated and current_user.id == meeting.chair_id
+    return render_template("meetings/minutes.html", minutes=found, meeting=meeting, organiser=organiser,
+                           attendee=attendee, chair=chair,
+                           corrections=minutes.corrections(found) if found.state is not MinutesState.PUBLISHED else [],
+                           differences=minutes.differences(found), revisions=minutes.published_of(meeting),
+                           suggestion_form=SuggestionForm(), revision_form=RevisionForm(), form=EmptyForm(),
+                           crumbs=ancestors(meeting.place) + [meeting.place])
+
+
+@bp.get("/minutes/<int:minutes_id>/print")
+def minutes_print(minutes_id: int):
+    """A4 for the lobby notice board, with a QR code to the online page (drawn on the server)."""
+    found = _load_minutes(minutes_id)
+    if found is None:
+        return redirect(url_for("accounts.login", next=request.path))
+    online = url_for("meetings.minutes_page", minutes_id=found.id, _external=True)
+    return render_template("meetings/minutes_print.html", minutes=found, meeting=found.meeting, online=online,
+                           qr=Markup(minutes.qr_svg(online)))
+
+
+@bp.post("/minutes/<int:minutes_id>/corrections")
+@login_required
+def suggest_correction(minutes_id: int):
+    found = minutes.get_minutes_or_404(minutes_id)
+    if not _minutes_visible(found):
+        abort(403)
+    form = SuggestionForm()
+    if not form.validate_on_submit():
+        flash(_first_error(form), "error")
+    else:
+        commit_or_flash(lambda: minutes.suggest(found, current_user, form.body.data),
+                        _("Thank you: the minute-taker will accept or decline your correction."))
+    return _to_minutes(found, "corrections")
+
+
+@bp.post("/minutes/<int:minutes_id>/corrections/<int:correction_id>/<any(accept, decline):how>")
+@login_required
+def decide_correction(minutes_id: int, correction_id: int, how: str):
+    found = minutes.get_minutes_or_404(minutes_id)
+    if not services.may_run(current_standing(), current_user, found.meeting):
+        abort(403)
+    correction = next((c for c in minutes.corrections(found) if c.id == correction_id), None)
+    if correction is None:
+        abort(404)
+    if not EmptyForm().validate_on_submit():
+        flash(_("The form has expired. Please try again."), "error")
+    else:
+        commit_or_flash(lambda: minutes.decide(correction, found, current_user, how == "accept"), _("Saved."))
+    return _to_minutes(found, "corrections")
+
+
+@bp.post("/minutes/<int:minutes_id>/<any(approve, publish):step>")
+@login_required
+def minutes_step(minutes_id: int, step: str):
+    """The chair approves; the organisers publish the approved minutes."""
+    found = minutes.get_minutes_or_404(minutes_id)
+    if not services.may_run(current_standing(), current_user, found.meeting):
+        abort(403)
+    if not EmptyForm().validate_on_submit():
+        flash(_("The form has expired. Please try again."), "error")
+    elif step == "approve":
+        commit_or_flash(lambda: minutes.approve(found, current_user), _("The minutes are approved."))
+    else:
+        commit_or_flash(lambda: minutes.publish(found, current_user),
+                        _("The minutes are published: anyone can read and print them now."))
+    return _to_minutes(found)
+
+
+@bp.get("/places/<int:place_id>/minutes")
+def archive(place_id: int):
+    """Published minutes of an estate or community, by words and dates; open to everyone."""
+    place = _place_or_404(place_id)
+    form = ArchiveForm(request.args)
+    form.validate()
+    page = minutes.archive_page(place, request.args.get("page", 1, type=int), current_app.config["PER_PAGE"],
+                                form.q.data or "", form.start.data, form.end.data)
+    return render_template("meetings/archive.html", place=place, page=page, form=form,
+                           crumbs=ancestors(place) + [place])
