@@ -7,6 +7,7 @@ from council.meetings.models import (
     ActionItem,
     AgendaItem,
     Attendance,
+    CoBuildingTask,
     Meeting,
     MeetingSeries,
     Minutes,
@@ -25,5 +26,5 @@ __all__ = [
     "PartyMember", "Photo", "Place", "RoleGrant", "Support", "User", "Proposal", "Cosign", "Follow",
     "ProposalSettings", "Poll", "RollLine", "SecretBallot", "PublishedBallot",
     "Ownership", "Objection", "PollOption", "Meeting", "MeetingSeries", "AgendaItem", "Rsvp",
-    "Attendance", "ActionItem", "Minutes", "MinutesCorrection",
+    "Attendance", "ActionItem", "Minutes", "MinutesCorrection", "CoBuildingTask",
 ]

@@ -10,9 +10,9 @@ import sqlalchemy as sa
 
 from council.exceptions import Refused
 from council.extensions import db
-from council.meetings import console, minutes
+from council.meetings import cobuilding, console, minutes
 from council.meetings import services as meetings
-from council.meetings.models import Meeting, Minutes
+from council.meetings.models import CoBuildingTask, Meeting, Minutes
 from council.meetings.rules import MeetingKind, MinutesState
 from council.membership import services as membership
 from council.sqltypes import utcnow
@@ -125,3 +125,32 @@ def test_party_meeting_minutes_stay_with_party_members(app, world, login):
     assert login("leader").get(f"/minutes/{minutes_id}").status_code == 403
     assert f"/minutes/{minutes_id}" not in app.test_client().get(f"/places/{world.estate}/minutes").get_data(
         as_text=True)
+
+
+# ---- the co-building list (共建清单) -------------------------------------------------------------------------
+
+def test_co_building_tasks_are_offered_claimed_once_and_done(app, world, login):
+    with app.app_context():
+        friday = _meeting(world)
+        with pytest.raises(Refused):  # only at a joint meeting
+            cobuilding.offer(friday, _user("secretary"), "x")
+        joint = _meeting(world, kind=MeetingKind.JOINT)
+        meetings.publish(joint, _user("secretary"))
+        db.session.commit()
+        joint_id, year = joint.id, joint.starts_at.year
+    secretary = login("secretary")
+    secretary.post(f"/meetings/{joint_id}/cobuilding", data={"title": "为独居老人上门检查燃气"})
+    secretary.post(f"/meetings/{joint_id}/cobuilding", data={"title": "周末开放单位停车场"})
+    with app.app_context():
+        first, second = db.session.scalars(sa.select(CoBuildingTask).order_by(CoBuildingTask.id)).all()
+        ids = (first.id, second.id)
+    gas = login("outsider")  # any signed-in unit representative may claim
+    gas.post(f"/cobuilding/{ids[0]}/claim", data={"unit": "燃气公司"})
+    taken = login("resident").post(f"/cobuilding/{ids[0]}/claim", data={"unit": "别的单位"}, follow_redirects=True)
+    assert "already claimed" in taken.get_data(as_text=True)
+    assert login("resident").post(f"/cobuilding/{ids[0]}/done").status_code == 403
+    login("outsider").post(f"/cobuilding/{ids[0]}/done", data={"note": "42户已查"})
+    page = login("resident").get(f"/places/{world.estate}/cobuilding?year={year}").get_data(as_text=True)
+    assert "Offered 2, claimed 1, done 1." in page and "燃气公司" in page and "Outside unit" in page
+    with app.app_context():
+        assert cobuilding.year_summary(db.session.get(Place, world.estate), year)[3][0].unit == "燃气公司"

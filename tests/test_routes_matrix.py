@@ -145,6 +145,7 @@ COVERED_ELSEWHERE = {
     # tests/test_meetings_minutes.py
     "meetings.draft_minutes", "meetings.edit_minutes", "meetings.minutes_page", "meetings.minutes_print",
     "meetings.suggest_correction", "meetings.decide_correction", "meetings.minutes_step", "meetings.archive",
+    "meetings.offer_task", "meetings.cobuilding_list", "meetings.cobuilding_step",
     # tests/test_ballots_publication.py
     "ballots.doors", "ballots.declined", "ballots.participation", "ballots.objections", "ballots.answer_objection",
     "ballots.filing_detail", "ballots.filing_summary", "ballots.filing_print",

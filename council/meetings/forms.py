@@ -106,3 +106,13 @@ class ArchiveForm(CouncilForm):
     q = StringField(_l("Words"), validators=[Optional(), Length(max=60)])
     start = DateField(_l("From"), validators=[Optional()])
     end = DateField(_l("To"), validators=[Optional()])
+
+
+class OfferForm(CouncilForm):
+    title = StringField(_l("Task offered to outside units"), validators=[
+        DataRequired(_l("Say what the task is.")), Length(max=200)])
+
+
+class ClaimForm(CouncilForm):
+    unit = StringField(_l("Your unit"), validators=[DataRequired(_l("Name the unit that takes the task on.")),
+                                                    Length(max=100)])

@@ -195,3 +195,25 @@ class MinutesCorrection(db.Model):
     decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
 
     author: Mapped[User] = relationship(foreign_keys=[author_id])
+
+
+class CoBuildingTask(db.Model):
+    """共建清单: a task a joint meeting offers to outside units; a unit's representative claims it and it is
+    tracked to done. The yearly list shows what was offered, claimed and done, per unit."""
+
+    __tablename__ = "cobuilding_tasks"
+    __table_args__ = (sa.Index("ix_cobuilding_tasks_place_year", "place_id", "year"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    place_id: Mapped[int] = mapped_column(sa.ForeignKey("places.id"))
+    meeting_id: Mapped[int] = mapped_column(sa.ForeignKey("meetings.id"), index=True)
+    year: Mapped[int] = mapped_column()
+    title: Mapped[str] = mapped_column(sa.String(200))
+    offered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    unit: Mapped[str | None] = mapped_column(sa.String(100))  # the unit that claimed it
+    claimed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    done_note: Mapped[str] = mapped_column(sa.String(500), default="")
+
+    meeting: Mapped[Meeting] = relationship()

@@ -12,17 +12,19 @@ from council.exceptions import Refused
 from council.extensions import db
 from council.forms import EmptyForm, commit_or_flash, saving
 from council.i18n import at_local, local_today
-from council.meetings import bp, console, minutes, panel, services  # noqa: F401  (panel registers itself)
+from council.meetings import bp, cobuilding, console, minutes, panel, services  # noqa: F401  (panel registers)
 from council.meetings.forms import (
     ActionForm,
     ArchiveForm,
     CheckInForm,
+    ClaimForm,
     CloseActionForm,
     ItemForm,
     ItemNotesForm,
     MeetingForm,
     MinutesForm,
     MoveForm,
+    OfferForm,
     RevisionForm,
     SuggestionForm,
 )
@@ -129,7 +131,7 @@ def show(meeting_id: int):
     return render_template("meetings/show.html", meeting=meeting, agenda=services.agenda(meeting),
                            organiser=organiser, concerns=concerns, proposals=proposals, item_form=ItemForm(),
                            form=EmptyForm(), coming=coming, not_coming=not_coming, mine=mine,
-                           latest_minutes=minutes.latest(meeting),
+                           latest_minutes=minutes.latest(meeting), offer_form=OfferForm(),
                            kinds=services.KIND_LABELS, crumbs=ancestors(meeting.place) + [meeting.place])
 
 
@@ -500,3 +502,59 @@ def archive(place_id: int):
                                 form.q.data or "", form.start.data, form.end.data)
     return render_template("meetings/archive.html", place=place, page=page, form=form,
                            crumbs=ancestors(place) + [place])
+
+
+# ---- the co-building list (共建清单) ----------------------------------------------------------------------
+
+@bp.post("/meetings/<int:meeting_id>/cobuilding")
+@login_required
+def offer_task(meeting_id: int):
+    meeting = _run(meeting_id)
+    form = OfferForm()
+    if not form.validate_on_submit():
+        flash(_first_error(form), "error")
+    else:
+        commit_or_flash(lambda: cobuilding.offer(meeting, current_user, form.title.data), _("The task is offered."))
+    return _back(meeting, "cobuilding")
+
+
+@bp.get("/places/<int:place_id>/cobuilding")
+@login_required
+def cobuilding_list(place_id: int):
+    """The year's co-building list: what was offered, claimed and done, per unit."""
+    place = _place_or_404(place_id)
+    year = request.args.get("year", local_today().year, type=int)
+    if not 2000 <= year <= 2100:
+        abort(404)
+    page = cobuilding.year_page(place, year, request.args.get("page", 1, type=int), current_app.config["PER_PAGE"])
+    offered, claimed, done, units = cobuilding.year_summary(place, year)
+    return render_template("meetings/cobuilding.html", place=place, year=year, page=page, offered=offered,
+                           claimed=claimed, done=done, units=units, claim_form=ClaimForm(), form=EmptyForm(),
+                           organiser=can(Action.MEETING_RUN, place), crumbs=ancestors(place) + [place])
+
+
+@bp.post("/cobuilding/<int:task_id>/<any(claim, done):step>")
+@login_required
+def cobuilding_step(task_id: int, step: str):
+    """A unit's representative claims a task; the claimer or the organisers mark it done."""
+    task = cobuilding.get_task_or_none(task_id)
+    if task is None:
+        abort(404)
+    place = task.meeting.place
+    organiser = can(Action.MEETING_RUN, place)
+    if step == "claim":
+        form = ClaimForm()
+        if not form.validate_on_submit():
+            flash(_first_error(form), "error")
+        else:
+            commit_or_flash(lambda: cobuilding.claim(task, current_user, form.unit.data),
+                            _("Thank you: the task is yours."))
+    else:
+        if not organiser and task.claimed_by_id != current_user.id:
+            abort(403)
+        if not EmptyForm().validate_on_submit():
+            flash(_("The form has expired. Please try again."), "error")
+        else:
+            commit_or_flash(lambda: cobuilding.finish(task, current_user, request.form.get("note", "")),
+                            _("Marked as done."))
+    return redirect(url_for("meetings.cobuilding_list", place_id=place.id, year=task.year))
