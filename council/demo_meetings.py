@@ -58,6 +58,12 @@ def _last_friday(estate: Place, secretary: User) -> Meeting:
     concerns = this_week(estate, standing, 2)
     for concern in concerns:
         meetings.add_concern(meeting, concern)
+    shed = db.session.scalar(sa.select(Proposal).where(Proposal.estate_id == estate.id,
+                                                       Proposal.eligible_at.is_not(None)).limit(1))
+    if shed is not None:  # discussed here, then put to the vote
+        item = meetings.add_proposal(meeting, shed, secretary)
+        item.notes = "居民对车棚选址有两种意见：东门空地和北门绿化带旁。"
+        item.decision = "两个方案都交全体住户投票决定。"
     lights = meetings.add_free(meeting, "楼道照明改造方案", "物业公司", 15)
     meetings.publish(meeting, secretary)
     for username in ("resident", "leader", "team", "committee"):

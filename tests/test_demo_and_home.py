@@ -54,6 +54,7 @@ def test_seed_demo_is_idempotent_and_complete(app):
         # 化肥厂小区's Friday meeting: a weekly series whose next agenda is published from the concerns list.
         held = db.session.scalar(sa.select(Minutes).where(Minutes.state == MinutesState.PUBLISHED))
         assert held is not None and "楼道照明改造方案" in held.body and "物业公司刘经理" in held.body
+        assert "两个方案都交全体住户投票决定" in held.body  # the e-bike shed proposal, then its vote
         friday = db.session.scalar(sa.select(Meeting).where(Meeting.state == MeetingState.PUBLISHED,
                                                             Meeting.series_id.is_not(None)))
         kinds = [item.kind for item in meetings.agenda(friday)]

@@ -2,6 +2,7 @@
 this week's concerns and from proposals, publishing to members, party meetings, RSVPs, calendar files."""
 from __future__ import annotations
 
+import threading
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -361,3 +362,35 @@ def meetings_console_rows(meeting_id):
 
 def ids_concern(item_id):
     return db.session.get(AgendaItem, item_id).concern_id
+
+
+def test_reordering_from_two_devices_keeps_a_consistent_order(app, world):
+    """Two organisers move items at the same moment: every item keeps exactly one place, 1..n."""
+    with app.app_context():
+        meeting = _meeting(world)
+        ids = [meetings.add_free(meeting, f"议题{i}").id for i in range(6)]
+        db.session.commit()
+        meeting_id = meeting.id
+    barrier = threading.Barrier(2)
+
+    def move(item_id, step):
+        with app.app_context():
+            try:
+                found = db.session.get(Meeting, meeting_id)
+                item = db.session.get(AgendaItem, item_id)
+                barrier.wait()
+                meetings.move_item(found, item, step)
+                db.session.commit()
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=move, args=(ids[5], -5)), threading.Thread(target=move, args=(ids[0], 3))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    with app.app_context():
+        rows = db.session.execute(sa.select(AgendaItem.id, AgendaItem.position)
+                                  .where(AgendaItem.meeting_id == meeting_id)).all()
+        assert sorted(p for _i, p in rows) == [1, 2, 3, 4, 5, 6]
+        assert sorted(i for i, _p in rows) == sorted(ids)
