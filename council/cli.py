@@ -54,28 +54,39 @@ def _find_estate(ref: str) -> Place:
     return found[0]
 
 
+def _read_checked(csv_file: Path, estate: Place, check):
+    """Read a UTF-8 CSV and check every row with `check(estate, text)`; list each bad row and stop if any."""
+    try:
+        text = csv_file.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise click.ClickException("The file is not UTF-8 text. Save it as CSV UTF-8 and try again.") from None
+    report = check(estate, text)
+    if not report.ok:
+        for line, message in report.errors:
+            click.echo(f"line {line}: {message}", err=True)
+        raise click.ClickException(f"{len(report.errors)} bad row(s); nothing was imported.")
+    return report
+
+
+def _with_progress(length: int, label: str, run) -> None:
+    """Run `run(progress)` where `progress` wraps an iterable and advances a bar on stderr per item."""
+    with click.progressbar(length=length, label=label, file=sys.stderr) as bar:
+        def progress(items):
+            for item in items:
+                yield item
+                bar.update(1)
+        run(progress)
+
+
 @council_cli.command("import-households")
 @click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--estate", "estate_ref", required=True, help="The estate's id or exact name.")
 def import_households(csv_file: Path, estate_ref: str) -> None:
     """Load an estate's households from CSV (building,unit,room,area[,tenure]); all rows or none."""
     estate = _find_estate(estate_ref)
-    try:
-        text = csv_file.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise click.ClickException("The file is not UTF-8 text. Save it as CSV UTF-8 and try again.") from None
-    report = check_household_rows(estate, text)
-    if not report.ok:
-        for line, message in report.errors:
-            click.echo(f"line {line}: {message}", err=True)
-        raise click.ClickException(f"{len(report.errors)} bad row(s); nothing was imported.")
-    with click.progressbar(length=len(report.rows), label=f"Importing into {estate.name}",
-                           file=sys.stderr) as bar:
-        def progress(rows):
-            for row in rows:
-                yield row
-                bar.update(1)
-        import_household_rows(estate, report, None, progress=progress)
+    report = _read_checked(csv_file, estate, check_household_rows)
+    _with_progress(len(report.rows), f"Importing into {estate.name}",
+                   lambda progress: import_household_rows(estate, report, None, progress=progress))
     try:
         db.session.commit()
     except IntegrityError:
@@ -93,22 +104,9 @@ def import_owners(csv_file: Path, estate_ref: str) -> None:
     """Load an estate's owner register from CSV (one row per owner: building,unit,room,certificate_no,
     owner_name[,owner_mobile,owner_login,caster,kind,area]); every row or none."""
     estate = _find_estate(estate_ref)
-    try:
-        text = csv_file.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise click.ClickException("The file is not UTF-8 text. Save it as CSV UTF-8 and try again.") from None
-    report = check_register_rows(estate, text)
-    if not report.ok:
-        for line, message in report.errors:
-            click.echo(f"line {line}: {message}", err=True)
-        raise click.ClickException(f"{len(report.errors)} bad row(s); nothing was imported.")
-    with click.progressbar(length=len(report.units), label=f"Owner register of {estate.name}",
-                           file=sys.stderr) as bar:
-        def progress(units):
-            for unit in units:
-                yield unit
-                bar.update(1)
-        import_register_rows(report, None, progress=progress)
+    report = _read_checked(csv_file, estate, check_register_rows)
+    _with_progress(len(report.units), f"Owner register of {estate.name}",
+                   lambda progress: import_register_rows(report, None, progress=progress))
     db.session.commit()
     click.echo(f"Recorded {report.owners_recorded} owner(s) of {len(report.units)} unit(s) in {estate.name}.")
 
