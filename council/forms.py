@@ -7,6 +7,7 @@ from functools import lru_cache
 
 from babel.support import Translations
 from flask import flash
+from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from wtforms.i18n import messages_path
 
@@ -52,6 +53,15 @@ def commit_or_flash(change, success: str) -> bool:
     db.session.commit()
     flash(success, "success")
     return True
+
+
+def button_action(change, success: str) -> bool:
+    """A one-button POST (publish, approve, follow...): check its CSRF token, then run one service call,
+    committing it and flashing `success`, or flashing why it was refused."""
+    if not EmptyForm().validate_on_submit():
+        flash(_("The form has expired. Please try again."), "error")
+        return False
+    return commit_or_flash(change, success)
 
 
 @dataclass

@@ -10,7 +10,7 @@ from council.concerns.queries import coming_friday
 from council.concerns.services import get_concern_or_404
 from council.exceptions import Refused
 from council.extensions import db
-from council.forms import EmptyForm, commit_or_flash, saving
+from council.forms import EmptyForm, button_action, commit_or_flash, saving
 from council.i18n import at_local, local_today
 from council.meetings import bp, cobuilding, console, minutes, panel, services  # noqa: F401  (panel registers)
 from council.meetings.forms import (
@@ -140,10 +140,7 @@ def _back(meeting, anchor: str = "agenda"):
 
 
 def _act(meeting, change, success: str):
-    if not EmptyForm().validate_on_submit():
-        flash(_("The form has expired. Please try again."), "error")
-    else:
-        commit_or_flash(change, success)
+    button_action(change, success)
     return _back(meeting)
 
 
@@ -468,10 +465,7 @@ def decide_correction(minutes_id: int, correction_id: int, how: str):
     correction = next((c for c in minutes.corrections(found) if c.id == correction_id), None)
     if correction is None:
         abort(404)
-    if not EmptyForm().validate_on_submit():
-        flash(_("The form has expired. Please try again."), "error")
-    else:
-        commit_or_flash(lambda: minutes.decide(correction, found, current_user, how == "accept"), _("Saved."))
+    button_action(lambda: minutes.decide(correction, found, current_user, how == "accept"), _("Saved."))
     return _to_minutes(found, "corrections")
 
 
@@ -482,13 +476,11 @@ def minutes_step(minutes_id: int, step: str):
     found = minutes.get_minutes_or_404(minutes_id)
     if not services.may_run(current_standing(), current_user, found.meeting):
         abort(403)
-    if not EmptyForm().validate_on_submit():
-        flash(_("The form has expired. Please try again."), "error")
-    elif step == "approve":
-        commit_or_flash(lambda: minutes.approve(found, current_user), _("The minutes are approved."))
+    if step == "approve":
+        button_action(lambda: minutes.approve(found, current_user), _("The minutes are approved."))
     else:
-        commit_or_flash(lambda: minutes.publish(found, current_user),
-                        _("The minutes are published: anyone can read and print them now."))
+        button_action(lambda: minutes.publish(found, current_user),
+                      _("The minutes are published: anyone can read and print them now."))
     return _to_minutes(found)
 
 
@@ -552,9 +544,6 @@ def cobuilding_step(task_id: int, step: str):
     else:
         if not organiser and task.claimed_by_id != current_user.id:
             abort(403)
-        if not EmptyForm().validate_on_submit():
-            flash(_("The form has expired. Please try again."), "error")
-        else:
-            commit_or_flash(lambda: cobuilding.finish(task, current_user, request.form.get("note", "")),
-                            _("Marked as done."))
+        button_action(lambda: cobuilding.finish(task, current_user, request.form.get("note", "")),
+                      _("Marked as done."))
     return redirect(url_for("meetings.cobuilding_list", place_id=place.id, year=task.year))

@@ -12,7 +12,7 @@ from council.ballots import services as polls
 from council.ballots.models import Basis
 from council.ballots.rules import Rule
 from council.extensions import db
-from council.forms import EmptyForm, commit_or_flash, saving
+from council.forms import EmptyForm, button_action, commit_or_flash, saving
 from council.i18n import at_local, local_today
 from council.permissions import Action, can, current_standing, require
 from council.proposals import bp, discussion, panel, services, stages  # noqa: F401  (panel registers itself)
@@ -133,10 +133,7 @@ def show(proposal_id: int):
 
 def _act(proposal, change, success: str):
     """Check the CSRF token, run one service call, commit, and go back to the proposal."""
-    if not EmptyForm().validate_on_submit():
-        flash(_("The form has expired. Please try again."), "error")
-    else:
-        commit_or_flash(change, success)
+    button_action(change, success)
     return redirect(url_for("proposals.show", proposal_id=proposal.id))
 
 
