@@ -191,7 +191,8 @@ def test_escalation_and_department_call(app, world, login):
     with app.app_context():
         call = db.session.get(DepartmentCall, call_id)
         assert call.reported_at and call.report_note == "已到现场疏通"
-        escalations = db.session.scalars(sa.select(Activity.note).where(Activity.verb == "concern.escalate")).all()
+        escalations = db.session.scalars(sa.select(Activity.note).where(Activity.verb == "concern.escalate")
+                                         .order_by(Activity.id)).all()
         assert escalations == ["需要网格协调", "涉及市政管网", "大事报街道"]
     response = street.post(f"/concerns/{cid}/escalate", data={"escalate-reason": "再往上"}, follow_redirects=True)
     assert "highest level" in response.text
