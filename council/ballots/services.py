@@ -590,11 +590,3 @@ def proxies_page(poll: Poll, page: int, per_page: int):
              .where(RollLine.poll_id == poll.id, RollLine.proxy_id.is_not(None))
              .order_by(RollLine.sort_key, RollLine.id))
     return db.paginate(query, page=page, per_page=per_page, error_out=False)
-
-
-def find_person(text: str) -> User | None:
-    """A proxy holder by mobile number or username."""
-    text = (text or "").strip()
-    if not text:
-        return None
-    return db.session.scalar(sa.select(User).where(sa.or_(User.mobile == text, User.username == text)))

@@ -20,6 +20,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from council.accounts.services import find_by_login
 from council.ballots import bp, choices, publication, services
 from council.ballots.forms import (
     BASIS_LABELS,
@@ -198,7 +199,7 @@ def record_proxy(poll_id: int, line_id: int):
     if not form.validate_on_submit():
         flash(next(iter(form.errors.values()), [_("The form has expired. Please try again.")])[0], "error")
         return _back_to_roll(poll)
-    holder = services.find_person(form.holder.data)
+    holder = find_by_login(form.holder.data)
     if holder is None:
         flash(_("Nobody with that mobile number or username has an account."), "error")
         return _back_to_roll(poll)

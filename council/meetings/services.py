@@ -2,11 +2,10 @@
 from this week's concerns and from proposals, publish it to the place's members, calendar files, RSVPs."""
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
-from flask import abort, current_app, url_for
+from flask import abort, url_for
 from flask_babel import lazy_gettext as _l
 from icalendar import Calendar, Event
 from sqlalchemy.exc import IntegrityError
@@ -19,6 +18,7 @@ from council.concerns.queries import this_week
 from council.concerns.rules import OPEN as OPEN_CONCERNS
 from council.exceptions import Refused
 from council.extensions import db
+from council.i18n import at_local, local_today
 from council.meetings import rules
 from council.meetings.models import AgendaItem, Meeting, MeetingSeries, Rsvp
 from council.meetings.rules import ItemKind, MeetingKind, MeetingState
@@ -51,12 +51,9 @@ FOLLOW_UP = _l("Follow-up on the last meeting's action items")
 AHEAD_WEEKS = 4  # a series shows its next four dates
 
 
-def _zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai"))
-
-
 def local_start(day: date, hour: int, minute: int) -> datetime:
-    return datetime.combine(day, time(hour, minute), tzinfo=_zone()).astimezone(UTC)
+    """A series date at its local time (Asia/Shanghai by default), in UTC."""
+    return at_local(day, time(hour, minute))
 
 
 # ---- loading and permissions ----------------------------------------------------------------------
@@ -165,7 +162,7 @@ def extend_series(series: MeetingSeries, by: User | None, today: date | None = N
     Safe to run from several processes at once: the unique (series, date) decides."""
     if series.ended_at is not None:
         return 0
-    today = today or datetime.now(_zone()).date()
+    today = today or local_today()
     have = set(db.session.scalars(sa.select(Meeting.series_date).where(Meeting.series_id == series.id)))
     created = 0
     for day in rules.series_dates(series.weekday, today, today + timedelta(weeks=AHEAD_WEEKS)):
