@@ -148,3 +148,28 @@ def create_admin(username: str, display_name: str, password: str) -> None:
     db.session.add(user)
     db.session.commit()
     click.echo(f"Site administrator {username} created.")
+
+
+@council_cli.command("recount")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def recount_command(path: Path) -> None:
+    """Recount an election round from its published ballot list (CSV), without the database."""
+    from council.elections.recount import read, recount
+
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as stream:
+            ballots = read(stream)
+    except (ValueError, UnicodeDecodeError) as error:
+        click.echo(f"Not a published ballot list: {error}", err=True)
+        sys.exit(1)
+    result = recount(ballots)
+    share = f"{result.returned / result.roll_size:.1%}" if result.roll_size else "-"
+    click.echo(f"{ballots.title} · round {ballots.kind.value} · {result.seats} seats")
+    click.echo(f"Roll 选民: {result.roll_size}   Returned 收回: {result.returned} ({share})   "
+               f"Valid 有效: {result.valid}   Void 无效: {result.void}   Status: {result.status.value}")
+    click.echo("Votes 得票  Name 姓名")
+    for line in result.votes:
+        mark = " elected 当选" if line.candidate in result.elected else (
+            " tied 票数相等" if line.candidate in result.runoff else "")
+        click.echo(f"{line.votes:>8}  {ballots.names.get(line.candidate, line.candidate)}{mark}")
+    click.echo(f"Elected 当选: {len(result.elected)} of {result.seats}")

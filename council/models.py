@@ -3,6 +3,17 @@ from council.accounts.models import ClaimCode, User
 from council.activity.models import Activity
 from council.ballots.models import Objection, Poll, PollOption, PublishedBallot, RollLine, SecretBallot
 from council.concerns.models import Comment, Concern, DepartmentCall, Photo, Support
+from council.elections.models import (
+    Election,
+    ElectionOfficial,
+    ElectionRound,
+    Nomination,
+    NominationSupport,
+    PaperBatch,
+    PaperEntry,
+    RollObjection,
+    RoundCandidate,
+)
 from council.meetings.models import (
     ActionItem,
     AgendaItem,
@@ -27,4 +38,6 @@ __all__ = [
     "ProposalSettings", "Poll", "RollLine", "SecretBallot", "PublishedBallot",
     "Ownership", "Objection", "PollOption", "Meeting", "MeetingSeries", "AgendaItem", "Rsvp",
     "Attendance", "ActionItem", "Minutes", "MinutesCorrection", "CoBuildingTask",
+    "Election", "ElectionOfficial", "ElectionRound", "RoundCandidate", "Nomination", "NominationSupport",
+    "RollObjection", "PaperBatch", "PaperEntry",
 ]

@@ -37,6 +37,7 @@ class Action(enum.StrEnum):
     OWNERS_VIEW = "owners.view"  # read the owner register (names, masked certificate numbers)
     MEETING_RUN = "meeting.run"  # schedule meetings, build and publish agendas
     OWNERS_MANAGE = "owners.manage"  # record owners from property certificates, import and export the register
+    ELECTION_SETUP = "election.setup"  # call a service-team election and appoint its committee
 
 
 STAFF_ROLES = frozenset(Role)
@@ -59,6 +60,7 @@ RULES: dict[Action, frozenset[Role]] = {
     Action.OWNERS_VIEW: STAFF_ROLES,
     Action.OWNERS_MANAGE: frozenset({Role.ADMIN, Role.COMMITTEE_MEMBER}),
     Action.MEETING_RUN: frozenset({Role.BRANCH_SECRETARY, Role.COMMITTEE_MEMBER, Role.ADMIN}),
+    Action.ELECTION_SETUP: frozenset({Role.COMMITTEE_MEMBER, Role.ADMIN}),
 }
 
 # Actions that an approved resident may take on their own building and estate, without any role.

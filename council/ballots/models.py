@@ -166,6 +166,7 @@ class SecretBallot(db.Model):
     tracker: Mapped[str | None] = mapped_column(sa.String(16), unique=True)
     choice: Mapped[Choice] = mapped_column(str_enum(Choice, 8))
     picks: Mapped[str | None] = mapped_column(sa.String(64))  # choice votes: the options picked, e.g. "1,3"
+    marks: Mapped[str | None] = mapped_column(sa.Text)  # elections: e.g. "12+ 15- w44" (elections.rules.encode)
 
 
 class PublishedBallot(db.Model):
@@ -179,8 +180,8 @@ class PublishedBallot(db.Model):
     position: Mapped[int] = mapped_column()
     tracker: Mapped[str | None] = mapped_column(sa.String(16), unique=True)
     choice: Mapped[Choice] = mapped_column(str_enum(Choice, 8))
-    picks: Mapped[str | None] = mapped_column(sa.String(64))
     picks: Mapped[str | None] = mapped_column(sa.String(64))  # choice votes: the options picked, e.g. "1,3"
+    marks: Mapped[str | None] = mapped_column(sa.Text)  # elections: e.g. "12+ 15- w44" (elections.rules.encode)
 
 
 class PollOption(db.Model):

@@ -49,13 +49,22 @@ class Subject:
 
     link: Callable[[int], str]  # subject id → URL of the subject's page
     on_close: Callable[[Poll], None]  # called once, in the closing transaction, after the count
+    # The subject closes its polls itself, when its own count is ready (an election: after the tellers have
+    # entered the paper ballots), and counts them in `on_close`; pages and the cron job leave them alone.
+    closes_itself: bool = False
 
 
 _SUBJECTS: dict[str, Subject] = {}
 
 
-def register_subject(subject_type: str, link: Callable[[int], str], on_close: Callable[[Poll], None]) -> None:
-    _SUBJECTS[subject_type] = Subject(link, on_close)
+def register_subject(subject_type: str, link: Callable[[int], str], on_close: Callable[[Poll], None],
+                     closes_itself: bool = False) -> None:
+    _SUBJECTS[subject_type] = Subject(link, on_close, closes_itself)
+
+
+def _closes_itself(poll: Poll) -> bool:
+    subject = _SUBJECTS.get(poll.subject_type)
+    return subject is not None and subject.closes_itself
 
 
 def subject_link(poll: Poll) -> str | None:
@@ -141,17 +150,20 @@ def buildings_of(place: Place) -> list[int]:
 
 def open_poll(place: Place, subject_type: str, subject_id: int, title: str, rule: Rule, basis: Basis,
               secret: bool, closes_at: datetime, by: User, lines: list[dict], now: datetime | None = None,
-              objection_days: int = 0, options: list[str] | None = None, max_choices: int = 1) -> Poll:
-    """Open a poll and freeze its roll. Nothing about it can be changed afterwards."""
+              objection_days: int = 0, options: list[str] | None = None, max_choices: int = 1,
+              opens_at: datetime | None = None) -> Poll:
+    """Open a poll and freeze its roll. Nothing about it can be changed afterwards. Ballots are taken from
+    `opens_at` (default: now; an election's roll is frozen when it is published, before voting starts)."""
     now = now or utcnow()
+    opens_at = max(opens_at or now, now)
     if rule.by_area and basis is not Basis.OWNERS:
         raise Refused(_l("Civil Code Art. 278 votes are taken among the owners, one vote per unit."), "basis")
     if secret and not rules.secret_allowed(rule):
         raise Refused(_l("Owners' votes weighted by floor area are named by law; they cannot be secret."),
                       "secret")
-    if closes_at < now + SHORTEST_WINDOW:
+    if closes_at < opens_at + SHORTEST_WINDOW:
         raise Refused(_l("The vote must stay open for at least an hour."), "closes_on")
-    if closes_at > now + LONGEST_WINDOW:
+    if closes_at > opens_at + LONGEST_WINDOW:
         raise Refused(_l("A vote can stay open for at most 60 days."), "closes_on")
     if not 0 <= objection_days <= 30:
         raise Refused(_l("The objection period is between 0 and 30 days."), "objection_days")
@@ -162,7 +174,7 @@ def open_poll(place: Place, subject_type: str, subject_id: int, title: str, rule
     if poll_for(subject_type, subject_id) is not None:
         raise Refused(_l("A vote has already been opened on this."))
     poll = Poll(place_id=place.id, subject_type=subject_type, subject_id=subject_id, title=title[:200],
-                rule=rule, basis=basis, secret=secret, state=PollState.OPEN, opened_at=now, closes_at=closes_at,
+                rule=rule, basis=basis, secret=secret, state=PollState.OPEN, opened_at=opens_at, closes_at=closes_at,
                 opened_by_id=by.id, by_register=any(line.get("voter_key") for line in lines),
                 objection_days=objection_days)
     db.session.add(poll)
@@ -240,6 +252,11 @@ def _lock(poll: Poll, share: bool):
                               .where(Poll.id == poll.id).with_for_update(read=share)).one()
 
 
+def hold(poll: Poll) -> None:
+    """Take the poll row for update until the transaction ends (one writer at a time on its counters)."""
+    _lock(poll, share=False)
+
+
 def _still_open(poll: Poll, now: datetime):
     """SQL condition: the poll is open and within its window, checked inside the update itself."""
     return sa.exists().where(Poll.id == poll.id, Poll.state == PollState.OPEN,
@@ -286,20 +303,23 @@ def _mark(poll: Poll, line: RollLine, channel: Channel, now: datetime, **named) 
 
 
 def cast(poll: Poll, line: RollLine, choice: Choice, by: User, now: datetime | None = None,
-         picks: frozenset[int] = frozenset()) -> str | None:
+         picks: frozenset[int] = frozenset(), marks: str | None = None) -> str | None:
     """Cast `line`'s ballot online (or by proxy). Returns the tracker of a secret ballot, shown once.
-    In a choice vote, FOR with `picks` picks options, AGAINST is "none of these", ABSTAIN abstains."""
+    In a choice vote, FOR with `picks` picks options, AGAINST is "none of these", ABSTAIN abstains.
+    An election ballot is FOR with `marks`, checked by the elections area before it comes here."""
     now = now or utcnow()
     channel = _may_cast(poll, line, by)
     if channel is None:
         raise Refused(_l("You are not on the roll for this line."))
+    if marks is not None and not poll.secret:
+        raise Refused(_l("This vote is not secret."))
     stored = choices.check_marks(poll, choice, picks)
     _check_open(poll, now)
     if poll.secret:
         _mark(poll, line, channel, now)
         tracker = new_tracker()
         db.session.add(SecretBallot(id=secrets.token_urlsafe(16), poll_id=poll.id, tracker=tracker, choice=choice,
-                                    picks=stored))
+                                    picks=stored, marks=marks))
         db.session.flush()
         return tracker
     _mark(poll, line, channel, now, choice=choice, picks=stored, cast_by_id=by.id, cast_at=now)
@@ -316,10 +336,17 @@ def _estate_member(user_id: int, estate_id: int) -> bool:
                Membership.is_adult.is_(True), Place.parent_id == estate_id).limit(1)) is not None
 
 
+def _check_not_over(poll: Poll, now: datetime) -> None:
+    """Written proxies are recorded in advance too (an election's roll is out before voting starts)."""
+    state, _opened_at, closes_at, _ = _lock(poll, share=False)
+    if state is not PollState.OPEN or now >= closes_at:
+        raise Refused(_l("This vote is closed."))
+
+
 def record_proxy(poll: Poll, line: RollLine, holder: User, by: User, now: datetime | None = None) -> None:
     """Record a written proxy: `holder` votes for `line`. At most three per holder, before the line votes."""
     now = now or utcnow()
-    _check_open(poll, now, share=False)
+    _check_not_over(poll, now)
     if line.status is not None:
         raise Refused(_l("This line has already voted."))
     if holder.id == line.user_id:
@@ -339,7 +366,7 @@ def record_proxy(poll: Poll, line: RollLine, holder: User, by: User, now: dateti
 
 
 def clear_proxy(poll: Poll, line: RollLine, by: User, now: datetime | None = None) -> None:
-    _check_open(poll, now or utcnow(), share=False)
+    _check_not_over(poll, now or utcnow())
     if line.proxy_id is None or line.status is not None:
         raise Refused(_l("There is no proxy to cancel on this line, or it has already voted."))
     holder = line.proxy
@@ -393,8 +420,15 @@ def _enter(poll: Poll, ballots: list[tuple[Choice, str | None]], by: User, now: 
     now = now or utcnow()
     if not poll.secret:
         raise Refused(_l("In a named vote each paper ballot is entered with its voter."))
-    batch = len(ballots)
     _check_open(poll, now, share=False)
+    return put_paper(poll, [dict(choice=choice, picks=picks) for choice, picks in ballots], by)
+
+
+def put_paper(poll: Poll, ballots: list[dict], by: User) -> int:
+    """Put secret paper ballots (their columns: choice, picks, marks) in the box, never more than the papers
+    issued: the check and the counter move in one conditional update. The caller checks the poll's state
+    (an election's tellers enter them after voting has closed, before the count)."""
+    batch = len(ballots)
     issued = paper_issued(poll)
     if not rules.paper_fits(poll.paper_entered, batch, issued):
         raise Refused(_l("This batch would make more paper ballots than papers issued (%(issued)s).",
@@ -407,8 +441,8 @@ def _enter(poll: Poll, ballots: list[tuple[Choice, str | None]], by: User, now: 
     if done != 1:
         raise Refused(_l("This batch would make more paper ballots than papers issued (%(issued)s).",
                          issued=issued))
-    db.session.add_all(SecretBallot(id=secrets.token_urlsafe(16), poll_id=poll.id, tracker=None, choice=choice,
-                                    picks=picks) for choice, picks in ballots)
+    db.session.add_all(SecretBallot(id=secrets.token_urlsafe(16), poll_id=poll.id, tracker=None, **ballot)
+                       for ballot in ballots)
     db.session.flush()
     db.session.refresh(poll)
     record(by, "vote.paper_batch", poll.place_id, poll.subject_type, poll.subject_id, detail=str(batch))
@@ -477,14 +511,14 @@ def count_choices(poll: Poll) -> rules.ChoiceResult:
 
 def _shuffle_box(poll: Poll) -> None:
     """Rewrite the box into the published table in a cryptographically shuffled order, then empty it."""
-    box = list(db.session.execute(sa.select(SecretBallot.tracker, SecretBallot.choice, SecretBallot.picks)
-                                  .where(SecretBallot.poll_id == poll.id)))
+    box = list(db.session.execute(sa.select(SecretBallot.tracker, SecretBallot.choice, SecretBallot.picks,
+                                            SecretBallot.marks).where(SecretBallot.poll_id == poll.id)))
     secrets.SystemRandom().shuffle(box)
     if box:
         db.session.execute(sa.insert(PublishedBallot), [
             dict(id=secrets.token_urlsafe(16), poll_id=poll.id, position=i, tracker=tracker, choice=choice,
-                 picks=picks)
-            for i, (tracker, choice, picks) in enumerate(box, start=1)])
+                 picks=picks, marks=marks)
+            for i, (tracker, choice, picks, marks) in enumerate(box, start=1)])
     db.session.execute(sa.delete(SecretBallot).where(SecretBallot.poll_id == poll.id))
 
 
@@ -500,6 +534,8 @@ def close(poll: Poll, by: User | None = None, now: datetime | None = None) -> bo
     db.session.refresh(poll)
     if poll.secret:
         _shuffle_box(poll)
+    if _closes_itself(poll):  # the subject counts it (an election) when it is told of the close
+        return _closed(poll, by)
     if poll.max_choices is not None:
         choices.store_count(poll, count_choices(poll))
         return _closed(poll, by)
@@ -518,7 +554,7 @@ def _closed(poll: Poll, by: User | None) -> bool:
     """Record the close and tell the poll's subject (a proposal moves to passed or rejected)."""
     db.session.flush()
     record(by, "vote.closed", poll.place_id, poll.subject_type, poll.subject_id,
-           detail="passed" if poll.passed else "not passed")
+           detail="" if _closes_itself(poll) else "passed" if poll.passed else "not passed")
     subject = _SUBJECTS.get(poll.subject_type)
     if subject is not None:
         subject.on_close(poll)
@@ -528,7 +564,7 @@ def _closed(poll: Poll, by: User | None) -> bool:
 def close_if_due(poll: Poll, now: datetime | None = None) -> bool:
     """Pages close a poll whose window has ended when someone looks at it (the cron job does the rest)."""
     now = now or utcnow()
-    if poll.state is PollState.OPEN and poll.closes_at <= now:
+    if poll.state is PollState.OPEN and poll.closes_at <= now and not _closes_itself(poll):
         return close(poll, None, now)
     return False
 
@@ -536,7 +572,9 @@ def close_if_due(poll: Poll, now: datetime | None = None) -> bool:
 def close_due(now: datetime | None = None) -> int:
     """Close every poll whose window has ended (for `flask council close-votes`); commits each one."""
     now = now or utcnow()
-    ids = list(db.session.scalars(sa.select(Poll.id).where(Poll.state == PollState.OPEN, Poll.closes_at <= now)
+    waiting = [name for name, subject in _SUBJECTS.items() if subject.closes_itself]
+    ids = list(db.session.scalars(sa.select(Poll.id).where(Poll.state == PollState.OPEN, Poll.closes_at <= now,
+                                                           Poll.subject_type.not_in(waiting))
                                   .order_by(Poll.closes_at)))
     closed = 0
     for poll_id in ids:
@@ -555,38 +593,3 @@ def stored_result(poll: Poll) -> rules.Result | None:
     area = (rules.Counts(poll.for_area_dm2 or 0, poll.against_area_dm2 or 0, poll.abstain_area_dm2 or 0)
             if poll.rule.by_area else None)
     return rules.result_from_counts(poll.rule, poll.roll_heads or 0, poll.roll_area_dm2, heads, area)
-
-
-def published_page(poll: Poll, page: int, per_page: int, tracker: str = ""):
-    query = sa.select(PublishedBallot).where(PublishedBallot.poll_id == poll.id)
-    if tracker:
-        query = query.where(PublishedBallot.tracker == "".join(tracker.split()).upper())  # "4jxg gugv f52h" too
-    return db.paginate(query.order_by(PublishedBallot.position), page=page, per_page=per_page, error_out=False)
-
-
-def roll_buildings(poll: Poll) -> list[Place]:
-    """The buildings the roll's voters live in (for building leaders acting as tellers)."""
-    ids = sa.select(RollLine.building_id).where(RollLine.poll_id == poll.id).distinct().scalar_subquery()
-    return list(db.session.scalars(sa.select(Place).where(Place.id.in_(ids)).order_by(Place.sort_key, Place.id)))
-
-
-def roll_page(poll: Poll, page: int, per_page: int, words: str = "", waiting: bool = False,
-              buildings: list[int] | None = None):
-    """A page of the roll; `buildings` limits it to the lines of those buildings (a building leader's)."""
-    query = sa.select(RollLine).options(joinedload(RollLine.proxy)).where(RollLine.poll_id == poll.id)
-    if buildings is not None:
-        query = query.where(RollLine.building_id.in_(buildings))
-    if words:
-        query = query.where(RollLine.label.contains(words.strip(), autoescape=True))
-    if waiting:
-        query = query.where(RollLine.status.is_(None))
-    return db.paginate(query.order_by(RollLine.sort_key, RollLine.id), page=page, per_page=per_page,
-                       error_out=False)
-
-
-def proxies_page(poll: Poll, page: int, per_page: int):
-    """The written proxies of the poll, published to the voters (who for whom, never how)."""
-    query = (sa.select(RollLine).options(joinedload(RollLine.proxy))
-             .where(RollLine.poll_id == poll.id, RollLine.proxy_id.is_not(None))
-             .order_by(RollLine.sort_key, RollLine.id))
-    return db.paginate(query, page=page, per_page=per_page, error_out=False)

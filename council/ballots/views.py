@@ -21,7 +21,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from council.accounts.services import find_by_login
-from council.ballots import bp, choices, publication, services
+from council.ballots import bp, choices, publication, queries, services
 from council.ballots.forms import (
     BASIS_LABELS,
     CHOICE_LABELS,
@@ -132,7 +132,7 @@ def ballots(poll_id: int):
     form = TrackerForm(request.args)
     form.validate()
     tracker = form.tracker.data or ""
-    page = services.published_page(poll, request.args.get("page", 1, type=int), current_app.config["PER_PAGE"],
+    page = queries.published_page(poll, request.args.get("page", 1, type=int), current_app.config["PER_PAGE"],
                                    tracker)
     return render_template("ballots/ballots.html", poll=poll, page=page, form=form, tracker=tracker,
                            result=services.stored_result(poll), **_options(poll), crumbs=_crumbs(poll))
@@ -143,7 +143,7 @@ def ballots(poll_id: int):
 def proxies(poll_id: int):
     """The written proxies of the vote, published to voters: who votes for whom, never how."""
     poll = _load(poll_id)
-    page = services.proxies_page(poll, request.args.get("page", 1, type=int), current_app.config["PER_PAGE"])
+    page = queries.proxies_page(poll, request.args.get("page", 1, type=int), current_app.config["PER_PAGE"])
     return render_template("ballots/proxies.html", poll=poll, page=page, crumbs=_crumbs(poll))
 
 
@@ -154,7 +154,7 @@ def _tellers_scope(poll) -> list[int] | None:
     buildings of the roll they serve (a building leader's own), or 403."""
     if can(Action.VOTE_TELLER, poll.place):
         return None
-    mine = [b.id for b in services.roll_buildings(poll) if can(Action.VOTE_TELLER, b)]
+    mine = [b.id for b in queries.roll_buildings(poll) if can(Action.VOTE_TELLER, b)]
     if not mine:
         abort(403)
     return mine
@@ -178,7 +178,7 @@ def roll(poll_id: int):
     scope = _tellers_scope(poll)
     words = (request.args.get("q") or "")[:40]
     waiting = request.args.get("waiting") == "1"
-    page = services.roll_page(poll, request.args.get("page", 1, type=int), current_app.config["PER_PAGE"],
+    page = queries.roll_page(poll, request.args.get("page", 1, type=int), current_app.config["PER_PAGE"],
                               words, waiting, scope)
     return render_template("ballots/roll.html", poll=poll, page=page, words=words, waiting=waiting,
                            proxy_form=ProxyForm(), check_form=CheckOffForm(), turnout=services.turnout(poll),

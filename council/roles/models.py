@@ -51,6 +51,7 @@ class RoleGrant(db.Model):
     role: Mapped[Role] = mapped_column(str_enum(Role))
     # What the person does in the team ("fire safety", "parking"), shown on the estate page.
     duty: Mapped[str | None] = mapped_column(sa.String(100))
+    contact: Mapped[str | None] = mapped_column(sa.String(100))  # how residents reach them (service team)
     granted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     granted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
