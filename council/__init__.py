@@ -55,6 +55,7 @@ def create_app(config: type | None = None) -> Flask:
     from council.activity.views import bp as activity_bp
     from council.ballots.views import bp as ballots_bp
     from council.concerns.views import bp as concerns_bp
+    from council.elections.views import bp as elections_bp
     from council.main.views import bp as main_bp
     from council.meetings.views import bp as meetings_bp
     from council.membership.views import bp as membership_bp
@@ -65,7 +66,7 @@ def create_app(config: type | None = None) -> Flask:
     from council.territory.views import bp as territory_bp
 
     for blueprint in (main_bp, accounts_bp, territory_bp, membership_bp, roles_bp, activity_bp, concerns_bp,
-                      notifications_bp, proposals_bp, ballots_bp, owners_bp, meetings_bp):
+                      notifications_bp, proposals_bp, ballots_bp, owners_bp, meetings_bp, elections_bp):
         app.register_blueprint(blueprint)
 
     from council.permissions import Action, can, current_standing

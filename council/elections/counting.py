@@ -87,8 +87,12 @@ def _on_close(poll: Poll) -> None:
     db.session.flush()
 
 
-polls.register_subject(services.SUBJECT, lambda round_id: url_for("elections.results", round_id=round_id),
-                       _on_close, closes_itself=True)
+def _results_link(round_id: int) -> str:
+    round_ = db.session.get(ElectionRound, round_id)
+    return url_for("elections.results", election_id=round_.election_id, number=round_.number)
+
+
+polls.register_subject(services.SUBJECT, _results_link, _on_close, closes_itself=True)
 
 
 # ---- what the count says --------------------------------------------------------------------------
