@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from council.accounts.models import User
 from council.activity.models import Activity
+from council.ballots import queries
 from council.ballots import services as polls
 from council.ballots.models import Basis, Channel, Poll, PollState, PublishedBallot, RollLine, SecretBallot
 from council.ballots.rules import Choice, Rule
@@ -205,7 +206,7 @@ def test_after_the_window_nothing_is_recorded(app, world, lift):
 def test_secret_ballot_rows_hold_no_person_no_time_no_integer_id(app):
     for model in (SecretBallot, PublishedBallot):
         columns = {c.name: c for c in model.__table__.columns}
-        assert set(columns) <= {"id", "poll_id", "tracker", "choice", "picks", "position"}
+        assert set(columns) <= {"id", "poll_id", "tracker", "choice", "picks", "marks", "position"}
         assert isinstance(columns["id"].type, sa.String)
         assert all(fk.column.table.name == "polls" for c in columns.values() for fk in c.foreign_keys)
         assert model.__table__.kwargs.get("sqlite_with_rowid") is False
@@ -261,7 +262,7 @@ def test_written_proxies_at_most_three_and_the_record_shows_them(app, world, lif
         with pytest.raises(Refused):  # someone without a home in the estate
             polls.record_proxy(poll, _line(poll_id, extra[2]), _user("outsider"), teller)
         db.session.commit()
-        assert polls.proxies_page(poll, 1, 20).total == 3
+        assert queries.proxies_page(poll, 1, 20).total == 3
         assert {line.id for line in polls.lines_for(poll, holder)} >= {_line(poll_id, world.h12).id}
         _cast(poll_id, "owner13", world.h12, Choice.ABSTAIN)
         db.session.commit()

@@ -67,6 +67,11 @@ def _closes_itself(poll: Poll) -> bool:
     return subject is not None and subject.closes_itself
 
 
+def shown_by_subject(poll: Poll) -> bool:
+    """Polls their subject counts itself (elections) are also shown, cast and counted on its own pages."""
+    return _closes_itself(poll)
+
+
 def subject_link(poll: Poll) -> str | None:
     subject = _SUBJECTS.get(poll.subject_type)
     return subject.link(poll.subject_id) if subject else None

@@ -49,6 +49,8 @@ def _load(poll_id: int, action: Action = Action.PLACE_VIEW):
     """The poll, closed first if its window has ended (so nobody ever sees a stale 'open'); 403 outside.
     Whoever holds a ballot of the poll may see it, even an owner who lives elsewhere."""
     poll = services.get_poll_or_404(poll_id)
+    if services.shown_by_subject(poll):  # an election round: its own pages, with its own officials
+        abort(404)
     if not can(action, poll.place) and not (action is Action.PLACE_VIEW and (
             services.lines_for(poll, current_user) or owns_in(current_user, poll.place_id))):
         abort(403)

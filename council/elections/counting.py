@@ -144,7 +144,7 @@ def open_next_round(election: Election, by: User, opens_at: datetime, closes_at:
                         write_ins=upcoming.write_ins)
     db.session.add(new)
     db.session.flush()
-    names = dict(db.session.execute(sa.select(User.id, User.display_name).where(User.id.in_(upcoming.candidates))).all())
+    names = services.names_of(upcoming.candidates)
     order = sorted(upcoming.candidates, key=lambda uid: (names.get(uid, ""), uid))
     db.session.add_all(RoundCandidate(round_id=new.id, user_id=uid, position=i) for i, uid in enumerate(order, 1))
     columns = ("user_id", "household_id", "building_id", "label", "sort_key", "area_dm2", "kind", "voter_key",

@@ -232,6 +232,14 @@ def officials(election: Election) -> list[ElectionOfficial]:
         .order_by(ElectionOfficial.office, ElectionOfficial.id)))
 
 
+def names_of(user_ids) -> dict[int, str]:
+    """Display names of these people (one query)."""
+    ids = list(user_ids)
+    if not ids:
+        return {}
+    return dict(db.session.execute(sa.select(User.id, User.display_name).where(User.id.in_(ids))).all())
+
+
 def households_of(user_ids: list[int]) -> dict[int, set[int]]:
     """Each person's approved households (one query)."""
     found: dict[int, set[int]] = {u: set() for u in user_ids}

@@ -28,8 +28,9 @@ def meetings_panel(place: Place) -> Panel | None:
         sa.select(Minutes).join(Meeting, Meeting.id == Minutes.meeting_id)
         .where(Meeting.place_id == place.id, Minutes.state == MinutesState.PUBLISHED, Meeting.kind != MeetingKind.PARTY)
         .order_by(Meeting.starts_at.desc(), Minutes.revision.desc()).limit(1))
-    votes = list(db.session.scalars(sa.select(Poll).where(Poll.place_id == place.id, Poll.state == PollState.OPEN)
-                                    .order_by(Poll.closes_at).limit(5)))
+    votes = list(db.session.scalars(  # elections show in their own panel
+        sa.select(Poll).where(Poll.place_id == place.id, Poll.state == PollState.OPEN, Poll.subject_type != "election")
+        .order_by(Poll.closes_at).limit(5)))
     return Panel("meetings/_panel.html", {"place": place, "next": upcoming, "organiser": can(Action.MEETING_RUN, place),
                                           "overdue": overdue_count(place, local_today()), "minutes": latest,
                                           "votes": votes})
