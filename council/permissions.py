@@ -147,6 +147,15 @@ def can(action: Action | str, place: Place | None) -> bool:
     return allowed(current_standing(), Action(action), place.lineage_ids)
 
 
+def user_can(user, action: Action | str, place: Place) -> bool:
+    """May this person (not necessarily the signed-in one: a service acting for `by`) take `action` here?"""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    if current_user and current_user.is_authenticated and current_user.id == user.id:
+        return can(action, place)
+    return allowed(load_standing(user.id, user.is_site_admin), Action(action), place.lineage_ids)
+
+
 def require(action: Action | str, place: Place | None) -> None:
     """Abort with 403 unless the signed-in person may take `action` on `place`."""
     if not can(action, place):

@@ -193,8 +193,8 @@ def test_full_election_with_paper_and_two_tellers(app, world):
             voting.start_batch(election, round_, 3, first_teller, now=counting_at)
         batch = voting.start_batch(election, round_, 2, first_teller, now=counting_at)
         with pytest.raises(Refused):  # the same teller twice
-            voting.join_batch(election, round_, batch, first_teller)
-        voting.join_batch(election, round_, batch, second_teller)
+            voting.join_batch(election, round_, batch, first_teller, now=counting_at)
+        voting.join_batch(election, round_, batch, second_teller, now=counting_at)
         good = _for(*candidates[:7])
         too_many = _for(*candidates[:8])
         assert not voting.enter(election, round_, batch, good, first_teller, now=counting_at)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -10,6 +11,7 @@ from sqlalchemy.orm import joinedload
 from council.accounts.models import User
 from council.activity.models import Activity
 from council.extensions import db
+from council.sqltypes import utcnow
 from council.territory.models import Place
 
 VERBS = {
@@ -40,8 +42,10 @@ def register_verbs(sentences: Mapping[str, object]) -> None:
 
 
 def record(actor: User | None, verb: str, place: Place | int, subject_type: str, subject_id: int,
-           target: User | None = None, detail: str | None = None, note: str | None = None) -> Activity:
-    """Add an activity record (the caller's transaction commits it with the change it describes)."""
+           target: User | None = None, detail: str | None = None, note: str | None = None,
+           at: datetime | None = None) -> Activity:
+    """Add an activity record (the caller's transaction commits it with the change it describes); `at`: when
+    the change happened, if not now (a service given its own clock)."""
     if verb not in VERBS:
         raise ValueError(f"unknown activity verb {verb!r}")
     entry = Activity(
@@ -51,6 +55,7 @@ def record(actor: User | None, verb: str, place: Place | int, subject_type: str,
         target_user_id=target.id if target else None,
         detail=(detail or None) and detail[:500],
         note=(note or None) and note[:500],
+        created_at=at or utcnow(),
     )
     db.session.add(entry)
     return entry

@@ -187,7 +187,7 @@ def open_poll(place: Place, subject_type: str, subject_id: int, title: str, rule
     if options:
         choices.add_options(poll, options, max_choices)
     db.session.execute(sa.insert(RollLine), [{**line, "poll_id": poll.id} for line in lines])
-    record(by, "vote.opened", place, subject_type, subject_id, detail=f"{len(lines)}")
+    record(by, "vote.opened", place, subject_type, subject_id, detail=f"{len(lines)}", at=now)
     return poll
 
 
@@ -367,7 +367,8 @@ def record_proxy(poll: Poll, line: RollLine, holder: User, by: User, now: dateti
     if done != 1:
         raise Refused(_l("This line has already voted."))
     db.session.refresh(line)
-    record(by, "vote.proxy", poll.place_id, poll.subject_type, poll.subject_id, target=holder, detail=line.label)
+    record(by, "vote.proxy", poll.place_id, poll.subject_type, poll.subject_id, target=holder, detail=line.label,
+           at=now)
 
 
 def clear_proxy(poll: Poll, line: RollLine, by: User, now: datetime | None = None) -> None:
@@ -378,7 +379,7 @@ def clear_proxy(poll: Poll, line: RollLine, by: User, now: datetime | None = Non
     line.proxy_id = None
     db.session.flush()
     record(by, "vote.proxy_cleared", poll.place_id, poll.subject_type, poll.subject_id, target=holder,
-           detail=line.label)
+           detail=line.label, at=now)
 
 
 def check_off(poll: Poll, line: RollLine, by: User, choice: Choice | None = None, now: datetime | None = None,
@@ -397,7 +398,7 @@ def check_off(poll: Poll, line: RollLine, by: User, choice: Choice | None = None
     _check_open(poll, now)
     named = {} if poll.secret else dict(choice=choice, picks=stored, cast_by_id=by.id, cast_at=now)
     _mark(poll, line, Channel.PAPER, now, **named)
-    record(by, "vote.paper", poll.place_id, poll.subject_type, poll.subject_id, detail=line.label)
+    record(by, "vote.paper", poll.place_id, poll.subject_type, poll.subject_id, detail=line.label, at=now)
 
 
 def paper_issued(poll: Poll) -> int:

@@ -52,7 +52,7 @@ def count(election: Election, round_: ElectionRound, by: User, now: datetime | N
         raise Refused(_l("Some paper batches are not accepted yet: both tellers must finish and agree."))
     if not polls.close(services.poll_of(round_), by, now):
         raise Refused(_l("This round has been counted already."))
-    record(by, "election.counted", election.estate_id, services.SUBJECT, election.id, detail=str(round_.number))
+    record(by, "election.counted", election.estate_id, services.SUBJECT, election.id, detail=str(round_.number), at=now)
 
 
 def _on_close(poll: Poll) -> None:
@@ -156,7 +156,7 @@ def open_next_round(election: Election, by: User, opens_at: datetime, closes_at:
                     election.basis, secret=True, closes_at=closes_at, by=by, lines=lines, now=now,
                     objection_days=election.notice_days, opens_at=opens_at)
     record(by, "election.round", election.estate_id, services.SUBJECT, election.id,
-           detail=f"{new.number}:{new.kind.value}")
+           detail=f"{new.number}:{new.kind.value}", at=now)
     return new
 
 
@@ -192,13 +192,19 @@ def finish(election: Election, by: User, now: datetime | None = None) -> list[Ro
         RoleGrant.revoked_at.is_(None))))
     grants = []
     for winner in winners:
-        if winner.user_id in held or not winner.user.has_account:
+        if winner.user_id in held:  # already on the team: keep the grant, fill in how to reach them
+            db.session.execute(sa.update(RoleGrant).where(
+                RoleGrant.user_id == winner.user_id, RoleGrant.place_id == election.estate_id,
+                RoleGrant.role == Role.SERVICE_TEAM, RoleGrant.revoked_at.is_(None), RoleGrant.contact.is_(None))
+                .values(contact=contacts.get(winner.user_id) or None).execution_options(synchronize_session=False))
+            continue
+        if not winner.user.has_account:  # registered by staff without a phone: shown as elected, holds no role
             continue
         entry = grant(winner.user, Role.SERVICE_TEAM, election.estate, by)
-        entry.contact = contacts.get(winner.user_id) or None
+        entry.contact, entry.granted_at = contacts.get(winner.user_id) or None, now
         grants.append(entry)
     db.session.flush()
-    record(by, "election.finished", election.estate_id, services.SUBJECT, election.id, detail=str(len(winners)))
+    record(by, "election.finished", election.estate_id, services.SUBJECT, election.id, detail=str(len(winners)), at=now)
     return grants
 
 

@@ -297,7 +297,8 @@ def next_round(election_id: int):
         if saved.ok:
             flash(_("The next round is called on the same roll."), "success")
             return redirect(url_for("elections.show", election_id=election.id, _anchor=f"round-{new.number}"))
-    names = services.names_of(upcoming.candidates) if upcoming else {}
+    found = services.names_of(upcoming.candidates) if upcoming else {}
+    names = [found.get(uid, "") for uid in upcoming.candidates] if upcoming else []
     return render_template("elections/next_round.html", election=election, upcoming=upcoming, names=names,
                            form=form, crumbs=pages.crumbs(election))
 

@@ -59,7 +59,7 @@ def nominate(election: Election, nominee: User, by: User, now: datetime | None =
     db.session.flush()
     if not own:
         db.session.add(NominationSupport(nomination_id=nomination.id, user_id=by.id, created_at=now))
-    record(by, "election.nominated", election.estate_id, services.SUBJECT, election.id, target=nominee)
+    record(by, "election.nominated", election.estate_id, services.SUBJECT, election.id, target=nominee, at=now)
     return nomination
 
 
@@ -77,7 +77,7 @@ def second(election: Election, nomination: Nomination, by: User, now: datetime |
         raise Refused(_l("You have joined this nomination already."))
     db.session.add(NominationSupport(nomination_id=nomination.id, user_id=by.id, created_at=now))
     db.session.flush()
-    record(by, "election.seconded", election.estate_id, services.SUBJECT, election.id, target=nomination.user)
+    record(by, "election.seconded", election.estate_id, services.SUBJECT, election.id, target=nomination.user, at=now)
 
 
 def accept(election: Election, nomination: Nomination, by: User, statement: str, contact: str,
@@ -109,7 +109,7 @@ def accept(election: Election, nomination: Nomination, by: User, statement: str,
     nomination.accepted_at = nomination.accepted_at or now
     db.session.flush()
     if first:
-        record(by, "election.accepted", election.estate_id, services.SUBJECT, election.id)
+        record(by, "election.accepted", election.estate_id, services.SUBJECT, election.id, at=now)
 
 
 def withdraw(election: Election, nomination: Nomination, by: User, now: datetime | None = None) -> None:
@@ -123,7 +123,7 @@ def withdraw(election: Election, nomination: Nomination, by: User, now: datetime
         raise Refused(_l("This nomination has been withdrawn."))
     nomination.withdrawn_at = now
     db.session.flush()
-    record(by, "election.withdrawn", election.estate_id, services.SUBJECT, election.id)
+    record(by, "election.withdrawn", election.estate_id, services.SUBJECT, election.id, at=now)
 
 
 def get_nomination_or_404(election: Election, nomination_id: int) -> Nomination:
@@ -181,7 +181,7 @@ def publish_slate(election: Election, by: User, now: datetime | None = None) -> 
     db.session.add_all(RoundCandidate(round_id=first.id, user_id=uid, position=i) for i, uid in enumerate(ids, 1))
     election.slate_published_at = now
     db.session.flush()
-    record(by, "election.slate", election.estate_id, services.SUBJECT, election.id, detail=str(len(ids)))
+    record(by, "election.slate", election.estate_id, services.SUBJECT, election.id, detail=str(len(ids)), at=now)
 
 
 def printed(round_id: int) -> list[RoundCandidate]:

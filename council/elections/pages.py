@@ -30,6 +30,7 @@ def crumbs(election: Election) -> list:
     return ancestors(election.estate) + [election.estate]
 
 
-@bp.app_context_processor
+@bp.app_template_global()
 def election_labels():
-    return dict(election_labels=lambda: forms)
+    """The labels of phases, offices, rounds and marks (a global, so imported macros see it too)."""
+    return forms

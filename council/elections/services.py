@@ -30,7 +30,7 @@ from council.elections.rules import Office, Phase, RollObjectionKind, RoundKind,
 from council.exceptions import Refused
 from council.extensions import db
 from council.membership.models import Membership, MembershipStatus
-from council.permissions import Action, can
+from council.permissions import Action, user_can
 from council.sqltypes import utcnow
 from council.territory.models import Household, Place, PlaceKind
 
@@ -143,7 +143,7 @@ def office_of(election: Election, user: User) -> Office | None:
 
 def may_call(estate: Place, user: User) -> bool:
     """The community sets up elections: its committee members and administrators (and those above)."""
-    return estate.kind is PlaceKind.ESTATE and can(Action.ELECTION_SETUP, estate)
+    return estate.kind is PlaceKind.ESTATE and user_can(user, Action.ELECTION_SETUP, estate)
 
 
 def may_run(election: Election, user: User) -> bool:
@@ -169,7 +169,7 @@ def is_estate_adult(user_id: int, estate_id: int) -> bool:
 
 
 def may_view(election: Election, user: User) -> bool:
-    return can(Action.PLACE_VIEW, election.estate) or (
+    return user_can(user, Action.PLACE_VIEW, election.estate) or (
         user.is_authenticated and is_estate_adult(user.id, election.estate_id))
 
 
@@ -219,7 +219,7 @@ def call(estate: Place, calling: Calling, by: User, now: datetime | None = None)
                     objection_days=calling.notice_days, opens_at=calling.opens_at)
     db.session.add(ElectionOfficial(election_id=election.id, user_id=by.id, office=Office.COMMITTEE,
                                     appointed_by_id=by.id, appointed_at=now))
-    record(by, "election.called", estate, SUBJECT, election.id, detail=election.title)
+    record(by, "election.called", estate, SUBJECT, election.id, detail=election.title, at=now)
     return election
 
 
@@ -277,7 +277,8 @@ def appoint(election: Election, person: User, office: Office, by: User, now: dat
     db.session.add(ElectionOfficial(election_id=election.id, user_id=person.id, office=office,
                                     appointed_by_id=by.id, appointed_at=now or utcnow()))
     db.session.flush()
-    record(by, "election.official", election.estate_id, SUBJECT, election.id, target=person, detail=office.value)
+    record(by, "election.official", election.estate_id, SUBJECT, election.id, target=person, detail=office.value,
+           at=now)
 
 
 def remove_official(election: Election, official: ElectionOfficial, by: User) -> None:
@@ -333,7 +334,7 @@ def object_to_roll(election: Election, by: User, kind: RollObjectionKind, body: 
                               body=body, created_at=now)
     db.session.add(objection)
     db.session.flush()
-    record(by, "election.roll_objection", election.estate_id, SUBJECT, election.id, detail=kind.value)
+    record(by, "election.roll_objection", election.estate_id, SUBJECT, election.id, detail=kind.value, at=now)
     return objection
 
 
@@ -372,7 +373,7 @@ def rule_on(election: Election, objection: RollObjection, ruling: Ruling, reason
     objection.ruling, objection.reason, objection.ruled_by_id, objection.ruled_at = ruling, reason, by.id, now
     db.session.flush()
     record(by, "election.roll_ruling", election.estate_id, SUBJECT, election.id, target=objection.author,
-           detail=ruling.value)
+           detail=ruling.value, at=now)
 
 
 def _add_to_roll(election: Election, poll: Poll, person: User) -> None:

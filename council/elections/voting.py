@@ -61,15 +61,15 @@ def adults_named(election: Election, name: str) -> list[tuple[int, str]]:
     if not name:
         return []
     rows = db.session.execute(
-        sa.select(User.id, User.display_name, Place.name, Household.label)
+        sa.select(User.id, User.display_name, Place.name, Household.unit, Household.room)  # label is a property
         .select_from(Membership).join(User, User.id == Membership.user_id)
         .join(Household, Household.id == Membership.household_id).join(Place, Place.id == Household.building_id)
         .where(Place.parent_id == election.estate_id, Membership.status == MembershipStatus.APPROVED,
                Membership.is_adult.is_(True), User.display_name == name)
         .order_by(User.id).limit(20)).all()
     seen: dict[int, str] = {}
-    for user_id, display, building, household in rows:
-        seen.setdefault(user_id, f"{display} ({building} {household})")
+    for user_id, display, building, unit, room in rows:
+        seen.setdefault(user_id, f"{display} ({building} {unit}-{room})")
     return list(seen.items())
 
 
@@ -189,13 +189,16 @@ def start_batch(election: Election, round_: ElectionRound, size: int, by: User,
     batch = PaperBatch(round_id=round_.id, number=number, size=size, first_teller_id=by.id)
     db.session.add(batch)
     db.session.flush()
-    record(by, "election.batch", election.estate_id, services.SUBJECT, election.id, detail=f"{number}:{size}")
+    record(by, "election.batch", election.estate_id, services.SUBJECT, election.id, detail=f"{number}:{size}", at=now)
     return batch
 
 
-def join_batch(election: Election, round_: ElectionRound, batch: PaperBatch, by: User) -> None:
+def join_batch(election: Election, round_: ElectionRound, batch: PaperBatch, by: User,
+               now: datetime | None = None) -> None:
     """A second, different teller takes the same stack to enter it again."""
     _teller(election, by)
+    now = now or utcnow()
+    _counting(election, round_, now)
     if batch.first_teller_id == by.id:
         raise Refused(_l("The second entry must be made by another teller."))
     done = db.session.execute(sa.update(PaperBatch).where(PaperBatch.id == batch.id,
@@ -204,7 +207,8 @@ def join_batch(election: Election, round_: ElectionRound, batch: PaperBatch, by:
     if done != 1:
         raise Refused(_l("Another teller has taken the second entry of this batch."))
     db.session.refresh(batch)
-    record(by, "election.batch_joined", election.estate_id, services.SUBJECT, election.id, detail=str(batch.number))
+    record(by, "election.batch_joined", election.estate_id, services.SUBJECT, election.id, detail=str(batch.number),
+           at=now)
 
 
 def slot_of(batch: PaperBatch, user: User) -> int | None:
@@ -283,7 +287,7 @@ def accept_if_agreed(election: Election, round_: ElectionRound, batch: PaperBatc
     db.session.execute(sa.delete(PaperEntry).where(PaperEntry.batch_id == batch.id))
     db.session.refresh(batch)
     record(by, "election.batch_accepted", election.estate_id, services.SUBJECT, election.id,
-           detail=f"{batch.number}:{batch.size}")
+           detail=f"{batch.number}:{batch.size}", at=now)
     return True
 
 
