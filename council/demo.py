@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from council.accounts.models import User
 from council.demo_concerns import seed_concerns
+from council.demo_elections import seed_elections
 from council.demo_meetings import seed_meetings
 from council.demo_votes import seed_votes
 from council.extensions import db
@@ -74,13 +75,17 @@ class Summary:
     households: int = 0
     people: int = 0
     concerns: int = 0
+    elections: list[str] = field(default_factory=list)
     logins: list[tuple[str, str]] = field(default_factory=list)
 
     def describe(self) -> str:
-        if not (self.places or self.households or self.people or self.concerns):
+        if not (self.places or self.households or self.people or self.concerns or self.elections):
             return "Demo data already present; nothing added."
-        return (f"Added {self.places} places, {self.households} households, {self.people} people and "
+        text = (f"Added {self.places} places, {self.households} households, {self.people} people and "
                 f"{self.concerns} concerns.")
+        if self.elections:
+            text += f"\nService-team elections: {'; '.join(self.elections)}."
+        return text
 
 
 def _child(parent: Place | None, kind: PlaceKind, name: str, summary: Summary, address: str | None = None) -> Place:
@@ -191,6 +196,9 @@ def seed() -> Summary:
     summary.concerns = seed_concerns()
     summary.people += seed_votes(_place_at(("芜湖路街道", "东陈岗社区", "送变电家园")), estate, DEMO_PASSWORD)
     seed_meetings(estate)
+    added, summary.elections = seed_elections(estate, _place_at(("芜湖路街道", "东陈岗社区", "送变电家园")),
+                                              DEMO_PASSWORD)
+    summary.people += added
     return summary
 
 
