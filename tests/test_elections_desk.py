@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from council.ballots.models import Channel, PollState, RollLine, SecretBallot
 from council.elections import counting, nominations, services, voting
-from council.elections.models import Election, ElectionOfficial, PaperBatch
+from council.elections.models import Election, ElectionOfficial, PaperBatch, PaperEntry
 from council.elections.rules import Mark, Marks, Office, Phase, RollObjectionKind
 from council.extensions import db
 from council.roles.models import Role, RoleGrant
@@ -239,3 +239,54 @@ def test_a_second_round_is_called_with_its_dates(app, world, client, login):
         second = services.latest_round(election)
         assert second.number == 2 and second.seats == 2
         assert len(nominations.printed(second.id)) == 4
+
+
+def test_the_committee_publishes_the_slate_and_removes_an_official(app, world, client, login):
+    with app.app_context():
+        setup = call_election(world, voters=10, start=_in(6.5))  # nominations are over
+        when = setup.at("nominations")
+        for person in setup.voters[:8]:
+            nomination = nominations.nominate(setup.election, person, person, now=when)
+            nominations.accept(setup.election, nomination, person, "服务大家", "", now=when)
+        appoint_tellers(setup, "leader")
+        teller = db.session.scalar(sa.select(ElectionOfficial.id).where(ElectionOfficial.office == Office.TELLER))
+        election_id = setup.election.id
+        db.session.commit()
+    login("resident")
+    assert client.post(f"/elections/{election_id}/slate").status_code == 403
+    assert client.post(f"/elections/{election_id}/officials/{teller}/remove").status_code == 403
+    login("committee")
+    assert client.post(f"/elections/{election_id}/slate").status_code == 302
+    assert client.post(f"/elections/{election_id}/officials/{teller}/remove").status_code == 302
+    with app.app_context():
+        election = db.session.get(Election, election_id)
+        assert election.slate_published_at is not None
+        assert len(nominations.printed(services.latest_round(election).id)) == 8
+        assert db.session.get(ElectionOfficial, teller) is None
+
+
+def test_a_teller_takes_back_a_mistyped_entry(app, world, client, login):
+    with app.app_context():
+        setup = call_election(world, voters=10, start=_in(10.5))
+        tellers = appoint_tellers(setup, "leader", "team")
+        slate(setup, 8)
+        election = setup.election
+        round_ = services.latest_round(election)
+        poll = services.poll_of(round_)
+        line = db.session.scalar(sa.select(RollLine).where(RollLine.poll_id == poll.id,
+                                                           RollLine.user_id == setup.voters[9].id))
+        voting.check_off(election, round_, line, tellers[0], now=setup.at("voting"))
+        batch = voting.start_batch(election, round_, 1, tellers[0], now=setup.at("counting"))
+        voting.enter(election, round_, batch, Marks(spoilt=True), tellers[0], now=setup.at("counting"))
+        entry = voting.entries(batch, 1)[0].id
+        election_id = election.id
+        db.session.commit()
+    base = f"/elections/{election_id}/rounds/1/batches/1"
+    login("team")  # not this entry's teller: nothing is removed
+    client.post(f"{base}/entries/{entry}/remove")
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(PaperEntry)) == 1
+    login("leader")
+    assert client.post(f"{base}/entries/{entry}/remove").status_code == 302
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(PaperEntry)) == 0

@@ -151,6 +151,16 @@ COVERED_ELSEWHERE = {
     "ballots.filing_detail", "ballots.filing_summary", "ballots.filing_print",
     # tests/test_owners_register.py
     "owners.building", "owners.edit", "owners.import_register", "owners.export",
+    # tests/test_elections_pages.py
+    "elections.index", "elections.show", "elections.roll", "elections.object_roll", "elections.nominations",
+    "elections.nominate", "elections.second", "elections.accept", "elections.withdraw", "elections.photo",
+    "elections.ballot", "elections.results", "elections.object_result", "elections.answer_objection",
+    "elections.notice", "elections.ballots", "elections.ballots_csv",
+    # tests/test_elections_desk.py
+    "elections.call", "elections.officials", "elections.remove_official", "elections.rule_roll",
+    "elections.publish_slate", "elections.desk", "elections.check_off", "elections.record_proxy",
+    "elections.batches", "elections.batch", "elections.join_batch", "elections.remove_entry", "elections.count",
+    "elections.next_round", "elections.finish",
 }
 IN_THIS_MATRIX = {
     "territory.place", "membership.requests", "activity.place_activity", "territory.edit_place",
