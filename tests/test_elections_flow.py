@@ -308,3 +308,18 @@ def test_results_objections_hold_the_result(app, world):
         assert poll.state is PollState.CLOSED
         assert db.session.scalar(sa.select(sa.func.count(RollLine.id)).where(
             RollLine.poll_id == poll.id, RollLine.status == Channel.ONLINE)) == 14
+
+
+@pytest.mark.parametrize(("kind", "returned", "needed"), [
+    (RoundKind.FIRST, 22, 12), (RoundKind.FIRST, 21, 11), (RoundKind.FIRST, 0, 1),
+    (RoundKind.SECOND, 21, 7), (RoundKind.SECOND, 22, 8), (RoundKind.SECOND, 0, 1), (RoundKind.RUNOFF, 30, 1)])
+def test_votes_needed_matches_the_count(kind, returned, needed):
+    """The figure posted with the count agrees with the pure count: `needed` elects, one fewer does not."""
+    from council.ballots.rules import ElectionBallot, ElectionForm
+    from council.elections.rules import count_round, votes_needed
+    assert votes_needed(kind, returned) == needed
+    if returned:
+        def outcome(votes):
+            ballots = [ElectionBallot({1})] * votes + [ElectionBallot()] * (returned - votes)
+            return 1 in count_round(kind, returned, ballots, 1, ElectionForm((1, 2))).elected
+        assert outcome(needed) and (needed == 1 or not outcome(needed - 1))

@@ -258,8 +258,11 @@ def _lock(poll: Poll, share: bool):
 
 
 def hold(poll: Poll) -> None:
-    """Take the poll row for update until the transaction ends (one writer at a time on its counters)."""
-    _lock(poll, share=False)
+    """Take the poll for writing until the transaction ends, so that one writer at a time reads and moves its
+    counters: a no-op update locks the row on PostgreSQL and takes SQLite's write lock (a SELECT ... FOR
+    UPDATE would lock nothing on SQLite)."""
+    db.session.execute(sa.update(Poll).where(Poll.id == poll.id).values(paper_entered=Poll.paper_entered)
+                       .execution_options(synchronize_session=False))
 
 
 def _still_open(poll: Poll, now: datetime):

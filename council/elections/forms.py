@@ -29,7 +29,7 @@ PHASE_LABELS = {
     Phase.ROLL: _l("Voter roll posted"),
     Phase.NOMINATIONS: _l("Nominations"),
     Phase.CANDIDATES: _l("Candidates posted"),
-    Phase.VOTING: _l("Voting"),
+    Phase.VOTING: _l("Voting open"),
     Phase.COUNTING: _l("Counting"),
     Phase.RESULTS: _l("Results posted"),
     Phase.CLOSED: _l("Election closed"),
@@ -54,8 +54,8 @@ OBJECTION_LABELS = {
     RollObjectionKind.MOVED: _l("Should not be on the roll"),
 }
 RULING_LABELS = {
-    Ruling.UPHELD: _l("Upheld"),
-    Ruling.REJECTED: _l("Rejected"),
+    Ruling.UPHELD: _l("Objection upheld"),
+    Ruling.REJECTED: _l("Objection rejected"),
 }
 ELECTORATE_LABELS = {
     Basis.MEMBERS: _l("Every adult member of the estate votes"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import abort
 from flask_login import current_user
 
-from council.elections import bp, forms, services
+from council.elections import bp, forms, rules, services
 from council.elections.models import Election, ElectionRound
 from council.territory.services import ancestors
 
@@ -28,6 +28,12 @@ def load_round(election_id: int, number: int, check=None) -> tuple[Election, Ele
 
 def crumbs(election: Election) -> list:
     return ancestors(election.estate) + [election.estate]
+
+
+@bp.app_template_global()
+def votes_needed(round_: ElectionRound) -> int:
+    """The fewest votes that elect in this counted round (the pure rule, for the posted count)."""
+    return rules.votes_needed(round_.kind, round_.returned or 0)
 
 
 @bp.app_template_global()

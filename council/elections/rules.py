@@ -268,3 +268,13 @@ def next_round(kind: RoundKind, valid: bool, seats: int, elected: int, printed: 
     if kind is RoundKind.FIRST and second and seats > elected:
         return NextRound(RoundKind.SECOND, seats - elected, second, True)
     return None
+
+
+def votes_needed(kind: RoundKind, returned: int) -> int:
+    """The fewest votes that can elect in a round of `returned` ballots (as posted with the count): more than
+    half in a first round, at least a third in a second round, at least one in a re-vote of a tie."""
+    if kind is RoundKind.FIRST:
+        return returned // 2 + 1
+    if kind is RoundKind.SECOND:
+        return max(1, -(-returned // 3))
+    return 1

@@ -247,6 +247,7 @@ def enter(election: Election, round_: ElectionRound, batch: PaperBatch, ballot: 
         raise Refused(PROBLEMS[BallotProblem.NOT_A_CANDIDATE], "marks")
     if ballot.write_ins - eligible(election, set(ballot.write_ins)):
         raise Refused(PROBLEMS[BallotProblem.NOT_ELIGIBLE] % dict(name=""), "write_in")
+    polls.hold(services.poll_of(round_))  # one entry at a time: a slot never takes more than the batch size
     if entered(batch)[slot] >= batch.size:
         raise Refused(_l("You have entered all %(n)s ballots of this batch.", n=batch.size))
     db.session.add(PaperEntry(id=secrets.token_urlsafe(16), batch_id=batch.id, slot=slot,
