@@ -290,3 +290,44 @@ def test_a_teller_takes_back_a_mistyped_entry(app, world, client, login):
     assert client.post(f"{base}/entries/{entry}/remove").status_code == 302
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(PaperEntry)) == 0
+
+
+def test_written_proxies_are_posted_and_the_recount_command_reproduces_the_result(app, world, client, login,
+                                                                                   tmp_path):
+    with app.app_context():
+        setup = call_election(world, voters=10, start=_in(30))
+        candidates = slate(setup, 8)
+        election = setup.election
+        round_ = services.latest_round(election)
+        poll = services.poll_of(round_)
+        lines = {p.id: db.session.scalar(sa.select(RollLine).where(RollLine.poll_id == poll.id,
+                                                                   RollLine.user_id == p.id)) for p in setup.voters}
+        holder = setup.voters[0]
+        voting.record_proxy(election, round_, lines[setup.voters[9].id], holder, user("committee"),
+                            now=setup.at("candidates"))
+        for i, person in enumerate(setup.voters[:9]):
+            names = candidates[:7] if i % 3 else candidates[1:8]
+            voting.cast(election, round_, lines[person.id], Marks({c.id: Mark.FOR for c in names}), person,
+                        now=setup.at("voting"))
+        voting.cast(election, round_, lines[setup.voters[9].id], Marks({candidates[0].id: Mark.FOR}), holder,
+                    now=setup.at("voting"))
+        counting.count(election, round_, user("committee"), now=setup.at("counting"))
+        election_id = election.id
+        posted = {r.user.display_name: r.votes for r in counting.table(round_)}
+        holder_name = holder.display_name
+        db.session.commit()
+    login("resident")
+    page = client.get(f"/elections/{election_id}/rounds/1/proxies")
+    assert page.status_code == 200 and holder_name in page.text
+    login("outsider")
+    assert client.get(f"/elections/{election_id}/rounds/1/proxies").status_code == 403
+    login("resident")
+    csv_file = tmp_path / "ballots.csv"
+    csv_file.write_bytes(client.get(f"/elections/{election_id}/rounds/1/ballots.csv").data)
+    result = app.test_cli_runner().invoke(args=["council", "recount", str(csv_file)])
+    assert result.exit_code == 0, result.output
+    for name, votes in posted.items():
+        assert any(line.split()[:2] == [str(votes), name] for line in result.output.splitlines()), (name, votes)
+    assert "Elected 当选: 7 of 7" in result.output
+    csv_file.write_text("not,a,ballot list\n", encoding="utf-8")
+    assert app.test_cli_runner().invoke(args=["council", "recount", str(csv_file)]).exit_code == 1

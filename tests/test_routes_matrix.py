@@ -155,7 +155,7 @@ COVERED_ELSEWHERE = {
     "elections.index", "elections.show", "elections.roll", "elections.object_roll", "elections.nominations",
     "elections.nominate", "elections.second", "elections.accept", "elections.withdraw", "elections.photo",
     "elections.ballot", "elections.results", "elections.object_result", "elections.answer_objection",
-    "elections.notice", "elections.ballots", "elections.ballots_csv",
+    "elections.notice", "elections.ballots", "elections.ballots_csv", "elections.proxies",
     # tests/test_elections_desk.py
     "elections.call", "elections.officials", "elections.remove_official", "elections.rule_roll",
     "elections.publish_slate", "elections.desk", "elections.check_off", "elections.record_proxy",

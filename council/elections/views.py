@@ -163,6 +163,17 @@ def object_roll(election_id: int):
     return _roll_page(election, form, kind, line, 400)
 
 
+@bp.get("/elections/<int:election_id>/rounds/<int:number>/proxies")
+@login_required
+def proxies(election_id: int, number: int):
+    """The written proxies of a round, posted to the members: who votes for whom, never how."""
+    election, round_ = pages.load_round(election_id, number)
+    poll = services.poll_of(round_)
+    return render_template("ballots/proxies.html", poll=poll, page=queries.proxies_page(poll, _page(), _per_page()),
+                           back_url=url_for("elections.show", election_id=election.id), endpoint="elections.proxies",
+                           crumbs=pages.crumbs(election))
+
+
 # ---- nominations ------------------------------------------------------------------------------------
 
 def _nominations_page(election, form=None, status: int = 200):
