@@ -336,7 +336,8 @@ def cast(poll: Poll, line: RollLine, choice: Choice, by: User, now: datetime | N
 
 # ---- proxies and paper ---------------------------------------------------------------------------
 
-def _estate_member(user_id: int, estate_id: int) -> bool:
+def estate_adult(user_id: int, estate_id: int) -> bool:
+    """Is this person an approved adult member of a household of the estate? (one query)"""
     return db.session.scalar(
         sa.select(Membership.id).join(Household, Household.id == Membership.household_id)
         .join(Place, Place.id == Household.building_id)
@@ -359,7 +360,7 @@ def record_proxy(poll: Poll, line: RollLine, holder: User, by: User, now: dateti
         raise Refused(_l("This line has already voted."))
     if holder.id == line.user_id:
         raise Refused(_l("Nobody holds a proxy for themselves."), "holder")
-    if not _estate_member(holder.id, poll.place_id):
+    if not estate_adult(holder.id, poll.place_id):
         raise Refused(_l("The proxy holder must be an adult resident of this estate with an account."), "holder")
     held = db.session.scalar(sa.select(sa.func.count(RollLine.id)).where(
         RollLine.poll_id == poll.id, RollLine.proxy_id == holder.id, RollLine.id != line.id)) or 0

@@ -333,7 +333,7 @@ def objections(poll_id: int):
             flash(_("Your objection is recorded; the organisers will answer it here."), "success")
             return redirect(url_for("ballots.objections", poll_id=poll.id))
     page = publication.objections(poll, request.args.get("page", 1, type=int), current_app.config["PER_PAGE"])
-    return render_template("ballots/objections.html", poll=poll, page=page, form=form, answer_form=AnswerForm(),
+    return render_template("ballots/objections.html", poll=poll, page=page, form=form,
                            standing=publication.standing(poll), organiser=can(Action.VOTE_TELLER, poll.place),
                            until=poll.closed_at + timedelta(days=poll.objection_days),
                            crumbs=_crumbs(poll)), 400 if form.errors else 200

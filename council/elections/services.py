@@ -32,7 +32,7 @@ from council.extensions import db
 from council.membership.models import Membership, MembershipStatus
 from council.permissions import Action, user_can
 from council.sqltypes import utcnow
-from council.territory.models import Household, Place, PlaceKind
+from council.territory.models import Place, PlaceKind
 
 SUBJECT = "election"  # the poll subject: one poll per round, subject id = the round's id
 
@@ -161,11 +161,8 @@ def may_watch(election: Election, user: User) -> bool:
 
 
 def is_estate_adult(user_id: int, estate_id: int) -> bool:
-    return db.session.scalar(
-        sa.select(Membership.id).join(Household, Household.id == Membership.household_id)
-        .join(Place, Place.id == Household.building_id)
-        .where(Membership.user_id == user_id, Membership.status == MembershipStatus.APPROVED,
-               Membership.is_adult.is_(True), Place.parent_id == estate_id).limit(1)) is not None
+    """Adult members of the estate vote, stand, nominate and object (the same test as a proxy holder's)."""
+    return polls.estate_adult(user_id, estate_id)
 
 
 def may_view(election: Election, user: User) -> bool:
