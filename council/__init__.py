@@ -8,7 +8,7 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 from werkzeug.routing import IntegerConverter
 
-from council import errors, i18n
+from council import errors, i18n, security
 from council.config import DEFAULT_SECRET, Config
 from council.extensions import babel, csrf, db, limiter, login_manager, migrate
 
@@ -50,6 +50,7 @@ def create_app(config: type | None = None) -> Flask:
     limiter.init_app(app)
     i18n.init_app(app)
     errors.init_app(app)
+    security.init_app(app)
 
     from council.accounts.views import bp as accounts_bp
     from council.activity.views import bp as activity_bp

@@ -22,6 +22,13 @@ class Config:
     SIGNIN_LIMIT_PER_ADDRESS = "20 per 10 minutes"
     SIGNIN_LIMIT_PER_ACCOUNT = "5 per 10 minutes"
     SIGNUP_LIMIT = "10 per hour"
+    # Behind HTTPS set PREFERRED_URL_SCHEME=https (cookies become Secure, HSTS is sent); behind a reverse proxy
+    # set TRUSTED_PROXIES to the number of proxies in front (see council/security.py).
+    PREFERRED_URL_SCHEME = os.environ.get("PREFERRED_URL_SCHEME", "http")
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
+    # Every POST, per person (or per address before sign-in); casting ballots has its own, lower limit.
+    POST_LIMIT = os.environ.get("POST_LIMIT", "60 per minute;600 per hour")
+    VOTE_LIMIT = os.environ.get("VOTE_LIMIT", "20 per minute")
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True

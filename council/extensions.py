@@ -1,10 +1,11 @@
 """Flask extensions, created unbound and initialised in create_app."""
 import sqlite3
 
+from flask import current_app, request
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from flask_login import LoginManager
+from flask_login import LoginManager, current_user
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
@@ -31,7 +32,21 @@ migrate = Migrate()
 login_manager = LoginManager()
 babel = Babel()
 csrf = CSRFProtect()
-limiter = Limiter(key_func=get_remote_address)
+
+
+def person_or_address() -> str:
+    """Rate limits count a signed-in person wherever they post from, and anyone else by address."""
+    if current_user and current_user.is_authenticated:
+        return f"user:{current_user.id}"
+    return get_remote_address()
+
+
+# All the POSTs of one person together are limited (POST_LIMIT); sign-in, sign-up and casting a ballot add
+# limits of their own. Counters live in memory, or in Redis when RATELIMIT_STORAGE_URI names one (several app
+# processes then share them).
+limiter = Limiter(key_func=person_or_address,
+                  application_limits=[lambda: current_app.config["POST_LIMIT"]],
+                  application_limits_exempt_when=lambda: request.method != "POST")
 
 
 @event.listens_for(Engine, "connect")

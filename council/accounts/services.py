@@ -10,6 +10,7 @@ import phonenumbers
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
+from council.accounts import passwords
 from council.accounts.models import ClaimCode, User
 from council.activity.services import record
 from council.exceptions import Refused
@@ -19,7 +20,7 @@ from council.sqltypes import utcnow
 from council.territory.models import Household
 
 USERNAME_RE = re.compile(r"^[a-z][a-z0-9_]{2,31}$")
-PASSWORD_MIN = 8
+PASSWORD_MIN = passwords.MIN_LENGTH
 # No 0/O, 1/I/L: codes are read aloud and copied from paper by elderly residents.
 CLAIM_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CLAIM_LENGTH = 8
@@ -90,11 +91,29 @@ def find_claim(raw_code: str) -> ClaimCode | None:
     return claim
 
 
+PASSWORD_PROBLEMS = {
+    passwords.Problem.TOO_SHORT: _l("The password must be at least %(n)d characters.", n=passwords.MIN_LENGTH),
+    passwords.Problem.TOO_LONG: _l("The password can be at most %(n)d characters.", n=passwords.MAX_LENGTH),
+    passwords.Problem.COMMON: _l("This password is one of the first that anyone would guess. Please choose "
+                                 "another: a short sentence you can remember works well."),
+    passwords.Problem.LIKE_LOGIN: _l("The password must not contain your mobile number or username."),
+    passwords.Problem.ONE_CHARACTER: _l("The password must not be one character repeated."),
+}
+
+
+def check_password_rules(password: str, field: str, *logins: str | None) -> None:
+    """Refuse (under `field`) a password the rules do not allow."""
+    problem = passwords.password_problem(password, logins)
+    if problem is not None:
+        raise Refused(PASSWORD_PROBLEMS[problem], field)
+
+
 def sign_up(display_name: str, password: str, *, mobile: str | None = None, username: str | None = None,
             locale: str | None = None, claim_code: str | None = None) -> User:
     """Create an account, or give the staff-made record named by `claim_code` its account."""
     if not mobile and not username:
         raise Refused(_l("Give a mobile number or a username."), "mobile")
+    check_password_rules(password, "password", mobile, username)
     if mobile and mobile_taken(mobile):
         raise Refused(_l("This mobile number already has an account."), "mobile")
     if username and username_taken(username):
@@ -134,6 +153,7 @@ def change_password(user: User, current: str, new: str) -> None:
     """Set a new password and sign the person out everywhere else (session version bumps)."""
     if not user.check_password(current):
         raise Refused(_l("The current password is not right."), "current")
+    check_password_rules(new, "new", user.mobile, user.username)
     user.set_password(new)
     user.session_version += 1
 

@@ -38,7 +38,7 @@ from council.ballots.forms import (
 )
 from council.ballots.rules import Choice
 from council.exceptions import Refused
-from council.extensions import db
+from council.extensions import db, limiter
 from council.forms import EmptyForm, commit_or_flash, saving
 from council.owners.services import owns_in
 from council.permissions import Action, can, current_standing
@@ -97,6 +97,7 @@ def show(poll_id: int):
 
 
 @bp.post("/votes/<int:poll_id>/lines/<int:line_id>/cast")
+@limiter.limit(lambda: current_app.config["VOTE_LIMIT"])
 @login_required
 def cast(poll_id: int, line_id: int):
     """Cast one line's ballot. A secret ballot's tracker is shown on this response only, never stored

@@ -39,7 +39,7 @@ from council.elections import (  # noqa: F401  (desk: the officials' pages; coun
 )
 from council.elections.rules import PHASE_ORDER, Phase, RollObjectionKind
 from council.exceptions import Refused
-from council.extensions import db
+from council.extensions import db, limiter
 from council.forms import EmptyForm, button_action, commit_or_flash, saving
 from council.meetings.minutes import qr_svg
 from council.permissions import Action, can
@@ -296,6 +296,7 @@ def _cast(election, round_, printed, line) -> str:
 
 
 @bp.route("/elections/<int:election_id>/rounds/<int:number>/ballot", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["VOTE_LIMIT"], methods=["POST"])
 @login_required
 def ballot(election_id: int, number: int):
     """The ballots this person may cast in a round (their own, and any they hold a written proxy for).

@@ -1,0 +1,204 @@
+"""Web hardening: security headers on every page, no inline script or style anywhere, Secure cookies and
+HSTS over HTTPS, the client's address behind a proxy, password rules, and rate limits on every POST and on
+casting ballots (in memory, and shared through the local Redis)."""
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import textwrap
+import uuid
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from council import create_app
+from council.accounts import passwords
+from council.accounts.passwords import Problem, password_problem
+from council.config import TestConfig
+from council.extensions import limiter
+from tests.factories import PASSWORD
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+
+# ---- headers and pages ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("path", ["/login", "/", "/no/such/page", "/static/css/council.css"])
+def test_every_response_carries_the_security_headers(client, path):
+    headers = client.get(path).headers
+    csp = headers["Content-Security-Policy"]
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    assert "frame-ancestors 'none'" in csp and "script-src 'self'" in csp and "object-src 'none'" in csp
+    assert headers["X-Frame-Options"] == "DENY"
+    assert headers["Referrer-Policy"] == "same-origin"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert "Strict-Transport-Security" not in headers  # plain HTTP: no HSTS promise
+
+
+def test_signed_in_pages_carry_them_too(world, login):
+    page = login("resident").get(f"/places/{world.estate}")
+    assert page.status_code == 200 and "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
+
+
+def test_no_template_has_inline_script_style_or_event_handlers():
+    """What the policy forbids is never written: no <script>, no <style>, no style= or on...= attribute."""
+    found = []
+    for path in TEMPLATES.rglob("*.html"):
+        text = path.read_text(encoding="utf-8")
+        for pattern in (r"<script", r"<style", r"<[^>]*\sstyle=", r"<[^>]*\son[a-z]+\s*=", r"javascript:"):
+            if re.search(pattern, text, re.IGNORECASE):
+                found.append((path.name, pattern))
+    assert found == []
+
+
+@pytest.fixture
+def https_app(database_uri):
+    class Config(TestConfig):
+        SQLALCHEMY_DATABASE_URI = database_uri
+        PREFERRED_URL_SCHEME = "https"
+        TRUSTED_PROXIES = 1
+
+    return create_app(Config)
+
+
+def test_over_https_cookies_are_secure_and_hsts_is_sent(https_app, world):
+    client = https_app.test_client()
+    response = client.post("/login", data={"login": "resident", "password": PASSWORD, "remember": "y"},
+                           base_url="https://localhost")
+    assert response.status_code == 302
+    cookies = response.headers.getlist("Set-Cookie")
+    assert cookies and all("Secure" in c and "HttpOnly" in c and "SameSite=Lax" in c for c in cookies)
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_behind_a_proxy_the_forwarded_scheme_and_address_count(https_app):
+    seen = {}
+
+    @https_app.get("/__who")
+    def who():
+        from flask import request
+        seen.update(addr=request.remote_addr, scheme=request.scheme)
+        return "ok"
+
+    https_app.test_client().get("/__who", headers={"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"})
+    assert seen == {"addr": "203.0.113.9", "scheme": "https"}
+
+
+def test_plain_http_cookies_are_httponly_and_lax(world, client):
+    response = client.post("/login", data={"login": "resident", "password": PASSWORD})
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
+
+
+# ---- passwords ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("password", "logins", "problem"), [
+    ("Tq7#mZ2x", (), None), ("Tq7#mZ2", (), Problem.TOO_SHORT), ("x" * 129 + "y", (), Problem.TOO_LONG),
+    ("password", (), Problem.COMMON), ("12345678", (), Problem.COMMON), ("Woaini1314", (), Problem.COMMON),
+    ("qq123456", (), Problem.COMMON), ("aaaaaaaaaa", (), Problem.ONE_CHARACTER),
+    ("zhou13800138000!", ("zhou_lh", "13800138000"), Problem.LIKE_LOGIN),
+    ("my-zhou_lh-pw", ("zhou_lh", None), Problem.LIKE_LOGIN),
+    ("梧桐树下的长椅", (), Problem.TOO_SHORT), ("梧桐树下的长椅很旧", (), None),
+])
+def test_password_rules(password, logins, problem):
+    assert password_problem(password, logins) is problem
+
+
+@given(st.text(min_size=0, max_size=20))
+def test_password_length_boundary(text):
+    """Shorter than 8 characters is always refused for length first; 8 or more never for length."""
+    problem = password_problem(text)
+    assert (problem is Problem.TOO_SHORT) == (len(text) < passwords.MIN_LENGTH)
+
+
+def test_sign_up_and_password_change_refuse_common_passwords(app, world, client, login):
+    page = client.post("/signup", data={"display_name": "新邻居", "username": "newbie", "password": "12345678",
+                                        "confirm": "12345678"})
+    assert page.status_code == 200 and "first that anyone would guess" in page.text
+    account = login("resident").post("/account", data={"current": PASSWORD, "new": "iloveyou",
+                                                      "confirm": "iloveyou"})
+    assert "first that anyone would guess" in account.text
+    # The old password still works: nothing was changed.
+    assert login("resident")
+
+
+def test_create_admin_refuses_a_weak_password(app):
+    result = app.test_cli_runner().invoke(args=["council", "create-admin", "--username", "boss", "--name", "管理员",
+                                                "--password", "password1"])
+    assert result.exit_code != 0 and "refused" in result.output
+
+
+# ---- rate limits ------------------------------------------------------------------------------------
+
+def _limited(database_uri, **settings):
+    class Config(TestConfig):
+        SQLALCHEMY_DATABASE_URI = database_uri
+        RATELIMIT_ENABLED = True
+    for key, value in settings.items():
+        setattr(Config, key, value)
+    return create_app(Config)
+
+
+@pytest.fixture
+def reset_limiter():
+    yield
+    limiter.reset()
+    limiter.enabled = False  # the limiter is shared: leave it off for the other tests
+
+
+def test_every_post_counts_towards_a_per_person_limit(database_uri, world, reset_limiter):
+    app = _limited(database_uri, POST_LIMIT="4 per minute")
+    limiter.reset()
+    client = app.test_client()
+    assert client.post("/login", data={"login": "resident", "password": PASSWORD}).status_code == 302
+    statuses = [client.post("/language", data={"lang": "en"}).status_code for _ in range(5)]
+    assert 429 not in statuses[:4] and statuses[4] == 429  # the sign-in counted for the address, not the person
+    # Another person from the same address is counted on their own.
+    other = app.test_client()
+    assert other.post("/login", data={"login": "leader", "password": PASSWORD}).status_code == 302
+    assert other.post("/language", data={"lang": "en"}).status_code != 429
+
+
+def test_casting_has_its_own_lower_limit(database_uri, world, reset_limiter):
+    app = _limited(database_uri, VOTE_LIMIT="2 per minute")
+    limiter.reset()
+    client = app.test_client()
+    client.post("/login", data={"login": "resident", "password": PASSWORD})
+    statuses = [client.post("/votes/999999/lines/1/cast").status_code for _ in range(3)]
+    assert statuses == [404, 404, 429]
+
+
+def test_limits_are_shared_between_processes_through_redis(database_uri, world, reset_limiter):
+    """Another process (as another gunicorn worker) on the same Redis counts the same person's POSTs."""
+    redis = pytest.importorskip("redis")
+    try:
+        redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=1).ping()
+    except redis.exceptions.ConnectionError:
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    settings = dict(POST_LIMIT="3 per minute", RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/15",
+                    RATELIMIT_KEY_PREFIX=f"council-test-{uuid.uuid4().hex}")
+    worker = textwrap.dedent(f"""
+        from council import create_app
+        from council.config import TestConfig
+
+        class Config(TestConfig):
+            SQLALCHEMY_DATABASE_URI = {database_uri!r}
+            RATELIMIT_ENABLED = True
+        for key, value in {settings!r}.items():
+            setattr(Config, key, value)
+        client = create_app(Config).test_client()
+        client.post("/login", data={{"login": "resident", "password": {PASSWORD!r}}})
+        print(client.post("/language", data={{"lang": "en"}}).status_code)
+        print(client.post("/language", data={{"lang": "en"}}).status_code)
+    """)
+    other = subprocess.run([sys.executable, "-c", worker], capture_output=True, text=True, timeout=60,
+                           cwd=Path(__file__).resolve().parent.parent)
+    assert other.returncode == 0, other.stderr
+    assert "429" not in other.stdout.split()  # the other worker: 2 of the person's 3 POSTs a minute
+    client = _limited(database_uri, **settings).test_client()
+    assert client.post("/login", data={"login": "resident", "password": PASSWORD}).status_code == 302
+    assert client.post("/language", data={"lang": "en"}).status_code != 429  # the third
+    assert client.post("/language", data={"lang": "en"}).status_code == 429  # the fourth, counted in Redis
