@@ -202,3 +202,54 @@ def test_limits_are_shared_between_processes_through_redis(database_uri, world, 
     assert client.post("/login", data={"login": "resident", "password": PASSWORD}).status_code == 302
     assert client.post("/language", data={"lang": "en"}).status_code != 429  # the third
     assert client.post("/language", data={"lang": "en"}).status_code == 429  # the fourth, counted in Redis
+
+
+# ---- privacy -------------------------------------------------------------------------------------
+
+def test_a_member_downloads_their_data_but_no_secret_ballot(app, world, login):
+    import json
+
+    import sqlalchemy as sa
+
+    from council.ballots.models import Poll, RollLine, SecretBallot
+    from council.elections import services as election_services
+    from council.elections import voting
+    from council.elections.rules import Mark, Marks
+    from council.extensions import db
+    from council.sqltypes import utcnow
+    from tests.election_helpers import call_election, slate
+
+    with app.app_context():
+        from datetime import timedelta
+        setup = call_election(world, voters=9, start=utcnow() - timedelta(days=8.5))
+        candidates = slate(setup, 8)
+        round_ = election_services.latest_round(setup.election)
+        poll = election_services.poll_of(round_)
+        voter = setup.voters[0]  # a candidate too
+        line = db.session.scalar(sa.select(RollLine).where(RollLine.poll_id == poll.id,
+                                                           RollLine.user_id == voter.id))
+        tracker = voting.cast(setup.election, round_, line, Marks({candidates[0].id: Mark.FOR}), voter)
+        marks = db.session.scalar(sa.select(SecretBallot.marks))
+        db.session.commit()
+        username = voter.username
+        assert db.session.scalar(sa.select(sa.func.count(Poll.id))) == 1
+    response = login(username).get("/account/my-data.json")
+    assert response.status_code == 200 and response.headers["Content-Disposition"].startswith("attachment")
+    data = json.loads(response.data)["data"]
+    assert data["users"][0]["username"] == username and "password_hash" not in data["users"][0]
+    assert any(row["status"] == "online" for row in data["poll_roll"])  # that they voted: yes
+    assert "election_nominations" in data and "election_officials" not in data
+    text = response.data.decode()
+    assert tracker not in text and marks not in text  # how they voted: never
+    assert "poll_box" not in data and "poll_ballots" not in data
+
+
+
+@pytest.mark.parametrize("username", ["leader", "estate_admin", "team"])
+def test_other_people_never_see_a_full_mobile_number(world, login, username):
+    """The resident signed up with 13800138000: staff pages show 138****8000 at most."""
+    client = login(username)
+    for url in (f"/places/{world.estate}", f"/places/{world.b1}", f"/households/{world.h11}",
+                f"/places/{world.b1}/requests", f"/places/{world.estate}/activity"):
+        page = client.get(url)
+        assert "13800138000" not in page.text, url

@@ -1,13 +1,13 @@
 """Sign up, sign in, sign out and the account page."""
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import Response, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from council.accounts import bp, services
+from council.accounts import bp, export, services
 from council.accounts.forms import ChangePasswordForm, LoginForm, SignUpForm
 from council.exceptions import Refused
 from council.extensions import db, limiter, login_manager
-from council.forms import saving
+from council.forms import saving, show_refusal
 from council.i18n import get_locale
 from council.main.views import safe_next
 
@@ -84,10 +84,21 @@ def account():
             services.change_password(current_user, form.current.data, form.new.data)
         except Refused as refusal:
             db.session.rollback()
-            form.current.errors.append(refusal.message)
+            show_refusal(form, refusal, "current")
         else:
             db.session.commit()
             login_user(current_user._get_current_object())  # this device stays signed in (new version)
             flash(_("Your password is changed. Other devices have been signed out."), "success")
             return redirect(url_for("accounts.account"))
     return render_template("accounts/account.html", form=form)
+
+
+@bp.get("/account/my-data.json")
+@login_required
+def my_data():
+    """Everything the platform holds about the signed-in person, as one JSON file (never their secret
+    ballots, which point to nobody)."""
+    response = Response(export.export_json(current_user), mimetype="application/json")
+    response.headers["Content-Disposition"] = "attachment; filename=council-my-data.json"
+    response.headers["Cache-Control"] = "no-store"
+    return response
