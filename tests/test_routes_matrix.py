@@ -116,7 +116,7 @@ def test_unknown_ids_are_404(world, login):
 # Endpoints reached by other tests (POST actions, public pages); every URL rule must be in one list.
 COVERED_ELSEWHERE = {
     "static", "main.home", "main.set_language", "accounts.signup", "accounts.login", "accounts.logout",
-    "accounts.account", "main.places", "membership.join", "membership.join_building",
+    "accounts.account", "accounts.my_data", "main.places", "membership.join", "membership.join_building",
     "membership.join_room", "membership.join_household", "membership.mine", "membership.withdraw",
     "membership.decide", "membership.representative", "membership.end", "membership.register",
     "membership.claim_code", "membership.party_add", "membership.party_end", "roles.revoke",
