@@ -3,12 +3,14 @@ helpers that show a service's refusal or commit its change."""
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from functools import lru_cache
 
 from babel.support import Translations
-from flask import flash
+from flask import flash, request
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
+from wtforms import DateField as WTFormsDateField
 from wtforms.i18n import messages_path
 
 from council.exceptions import Refused
@@ -30,6 +32,30 @@ class CouncilForm(FlaskForm):
     class Meta:
         def get_translations(self, form):
             return _wtforms_translations(_WTFORMS_LOCALES.get(current_locale_code(), "zh"))
+
+
+class DateField(WTFormsDateField):
+    """A date people mean, 1900 to 2199. Year 1 or 9999 parse as dates but overflow once turned into UTC or
+    given one more day (a 500): they are refused like any other date that is not valid."""
+
+    EARLIEST, LATEST = date(1900, 1, 1), date(2199, 12, 31)
+    INVALID = "Not a valid date value."  # WTForms' own message, translated by its catalogs (CouncilForm.Meta)
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        if self.data is not None and not self.EARLIEST <= self.data <= self.LATEST:
+            self.data = None
+            raise ValueError(self.gettext(self.INVALID))
+
+
+MAX_ID = 2**31 - 1  # ids are INTEGER columns; the URL converter stops there too
+
+
+def posted_id(name: str) -> int | None:
+    """An id sent in a form's hidden field: None unless it is a whole number an id column can hold (a forged
+    99999999999999999999 would overflow the database driver: a 500 instead of "not found")."""
+    value = request.form.get(name, "")
+    return int(value) if value.isascii() and value.isdigit() and 0 < int(value) <= MAX_ID else None
 
 
 class EmptyForm(CouncilForm):

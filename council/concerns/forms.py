@@ -3,7 +3,7 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileSize, MultipleFileField
-from wtforms import BooleanField, DateField, IntegerField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, IntegerField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import (
     DataRequired,
     InputRequired,
@@ -18,7 +18,7 @@ from council.concerns.photos import MAX_BYTES, MAX_PHOTOS, TOO_LARGE, TOO_MANY
 from council.concerns.queries import OPEN_FILTER, LedgerFilters
 from council.concerns.rules import Category, Channel, ConcernStatus
 from council.concerns.services import CATEGORY_LABELS, CHANNEL_LABELS, STATUS_LABELS
-from council.forms import CouncilForm
+from council.forms import CouncilForm, DateField
 from council.i18n import fmt_date
 
 

@@ -9,7 +9,6 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
 from wtforms import (
     BooleanField,
-    DateField,
     IntegerField,
     RadioField,
     SelectField,
@@ -23,7 +22,7 @@ from council.ballots.models import Basis
 from council.elections.models import Election, ElectionRound, RoundCandidate
 from council.elections.rules import Mark, Marks, Office, Phase, RollObjectionKind, RoundKind, Ruling
 from council.exceptions import Refused
-from council.forms import CouncilForm
+from council.forms import CouncilForm, DateField
 
 PHASE_LABELS = {
     Phase.ROLL: _l("Voter roll posted"),

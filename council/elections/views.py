@@ -40,7 +40,7 @@ from council.elections import (  # noqa: F401  (desk: the officials' pages; coun
 from council.elections.rules import PHASE_ORDER, Phase, RollObjectionKind
 from council.exceptions import Refused
 from council.extensions import db, limiter
-from council.forms import EmptyForm, button_action, commit_or_flash, saving
+from council.forms import EmptyForm, button_action, commit_or_flash, posted_id, saving
 from council.meetings.minutes import qr_svg
 from council.permissions import Action, can
 from council.sqltypes import utcnow
@@ -150,7 +150,7 @@ def object_roll(election_id: int):
         kind = RollObjectionKind(request.form.get("kind", ""))
     except ValueError:
         abort(400)
-    line_id = request.form.get("line_id", type=int)
+    line_id = posted_id("line_id")
     line = polls.get_line_or_404(services.first_poll(election), line_id) if line_id else None
     form = forms.RollObjectionForm()
     if form.validate_on_submit():
@@ -307,7 +307,7 @@ def ballot(election_id: int, number: int):
     printed = nominations.printed(round_.id)
     failed = None
     if request.method == "POST":
-        line = polls.get_line_or_404(poll, request.form.get("line_id", 0, type=int))
+        line = polls.get_line_or_404(poll, posted_id("line_id") or 0)
         try:
             if not EmptyForm().validate_on_submit():
                 raise Refused(EXPIRED)

@@ -2,10 +2,10 @@
 from datetime import time
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, DateField, IntegerField, RadioField, StringField, TextAreaField, TimeField
+from wtforms import BooleanField, IntegerField, RadioField, StringField, TextAreaField, TimeField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from council.forms import CouncilForm
+from council.forms import CouncilForm, DateField
 from council.meetings.rules import AttendeeKind, MeetingKind
 from council.meetings.services import KIND_LABELS
 

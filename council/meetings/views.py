@@ -10,7 +10,7 @@ from council.concerns.queries import coming_friday
 from council.concerns.services import get_concern_or_404
 from council.exceptions import Refused
 from council.extensions import db
-from council.forms import EmptyForm, button_action, commit_or_flash, saving
+from council.forms import EmptyForm, button_action, commit_or_flash, posted_id, saving
 from council.i18n import at_local, local_today
 from council.meetings import bp, cobuilding, console, minutes, panel, services  # noqa: F401  (panel registers)
 from council.meetings.forms import (
@@ -306,7 +306,7 @@ def save_notes(meeting_id: int, item_id: int):
 def add_action(meeting_id: int):
     meeting = _run(meeting_id)
     form = ActionForm()
-    item_id = request.form.get("item_id", type=int)
+    item_id = posted_id("item_id")
     item = services.get_item_or_404(meeting, item_id) if item_id else None
     if not form.validate_on_submit():
         flash(_first_error(form), "error")

@@ -103,3 +103,5 @@ class ImportForm(CouncilForm):
             self.text = field.data.read().decode("utf-8-sig")
         except UnicodeDecodeError:
             raise ValidationError(NOT_UTF8) from None
+        if "\x00" in self.text:  # UTF-16 ("Unicode text" in Excel) decodes with a NUL after each letter
+            raise ValidationError(NOT_UTF8)

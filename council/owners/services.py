@@ -229,6 +229,16 @@ def _header(reader: csv.DictReader, report: RegisterReport) -> list[str] | None:
     return header
 
 
+def _rows(reader: csv.DictReader, report: RegisterReport):
+    """The reader's rows; a value longer than the csv module reads (128 KB) ends the file with an error, not
+    a 500."""
+    try:
+        yield from reader
+    except csv.Error:
+        report.errors.append((reader.line_num, str(_l("This row cannot be read: a value in it is too long. "
+                                                      "Nothing after it was read."))))
+
+
 def check_register_rows(estate: Place, text: str) -> RegisterReport:
     """Validate a whole owner register CSV without changing anything: one row per owner, co-owners of a
     unit on several rows with the same certificate number and exactly one of them marked as caster."""
@@ -242,7 +252,7 @@ def check_register_rows(estate: Place, text: str) -> RegisterReport:
         sa.select(Household, Place.name).join(Place, Place.id == Household.building_id)
         .where(Place.parent_id == estate.id))}
     certificates: dict[str, tuple[int, int]] = {}  # certificate → (household id, first line)
-    for row in reader:
+    for row in _rows(reader, report):
         line = reader.line_num
         if None in row:
             report.errors.append((line, str(_l("This row has more values than the header."))))

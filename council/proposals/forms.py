@@ -4,7 +4,6 @@ from datetime import time
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
-    DateField,
     HiddenField,
     IntegerField,
     RadioField,
@@ -20,7 +19,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from council.ballots.forms import BASIS_LABELS, RULE_LABELS
 from council.ballots.models import Basis
 from council.ballots.rules import Rule
-from council.forms import CouncilForm
+from council.forms import MAX_ID, CouncilForm, DateField
 from council.proposals.rules import Category, ProposalState, cost_problem
 from council.proposals.services import CATEGORY_LABELS, COST_PROBLEMS, STATE_LABELS
 
@@ -106,8 +105,8 @@ class CommentForm(CouncilForm):
     quoted_id = HiddenField()
 
     def id_of(self, name: str) -> int | None:
-        value = self[name].data
-        return int(value) if value and str(value).isdigit() else None
+        value = str(self[name].data or "")
+        return int(value) if value.isascii() and value.isdigit() and 0 < int(value) <= MAX_ID else None
 
 
 class CommentEditForm(CouncilForm):
