@@ -10,7 +10,10 @@ from flask.cli import AppGroup
 from sqlalchemy.exc import IntegrityError
 
 from council.accounts.models import User
+from council.accounts.passwords import password_problem
 from council.accounts.services import PASSWORD_MIN, USERNAME_RE, normalise_username
+from council.audit.cli import audit_verify
+from council.backup import backup_command, restore_command
 from council.ballots.services import close_due
 from council.concerns.services import remind_overdue
 from council.demo import DEMO_PASSWORD, seed
@@ -22,6 +25,9 @@ from council.territory.models import Place, PlaceKind
 from council.territory.services import check_household_rows, import_household_rows
 
 council_cli = AppGroup("council", help="Council administration commands.")
+council_cli.add_command(audit_verify)
+council_cli.add_command(backup_command)
+council_cli.add_command(restore_command)
 
 
 @council_cli.command("seed-demo")
@@ -139,8 +145,10 @@ def create_admin(username: str, display_name: str, password: str) -> None:
     username = normalise_username(username)
     if not USERNAME_RE.match(username):
         raise click.ClickException("Username: 3 to 32 letters, digits or _, starting with a letter.")
-    if len(password) < PASSWORD_MIN:
-        raise click.ClickException(f"The password must be at least {PASSWORD_MIN} characters.")
+    problem = password_problem(password, (username,))
+    if problem is not None:
+        raise click.ClickException(f"This password is refused ({problem.value}): at least {PASSWORD_MIN} "
+                                   "characters, not a common password, not the username.")
     if db.session.scalar(sa.select(User.id).where(User.username == username)):
         raise click.ClickException("This username is taken.")
     user = User(username=username, display_name=display_name, is_site_admin=True)

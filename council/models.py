@@ -1,6 +1,7 @@
 """Every area's models in one place, for Alembic and the shell."""
 from council.accounts.models import ClaimCode, User
 from council.activity.models import Activity
+from council.audit.models import AuditEntry, AuditHead
 from council.ballots.models import Objection, Poll, PollOption, PublishedBallot, RollLine, SecretBallot
 from council.concerns.models import Comment, Concern, DepartmentCall, Photo, Support
 from council.elections.models import (
@@ -39,5 +40,5 @@ __all__ = [
     "Ownership", "Objection", "PollOption", "Meeting", "MeetingSeries", "AgendaItem", "Rsvp",
     "Attendance", "ActionItem", "Minutes", "MinutesCorrection", "CoBuildingTask",
     "Election", "ElectionOfficial", "ElectionRound", "RoundCandidate", "Nomination", "NominationSupport",
-    "RollObjection", "PaperBatch", "PaperEntry",
+    "RollObjection", "PaperBatch", "PaperEntry", "AuditEntry", "AuditHead",
 ]

@@ -227,7 +227,7 @@ def test_print_view_lists_every_matching_row_for_a4(app, world, login):
     add(app, world, "secret-reporter", reporter="resident", show_name=False, category=Category.PARKING)
     page = login("team").get(f"/places/{world.estate}/ledger/print?category=parking").text
     assert all(f"printed-{i:02d}" in page for i in range(30)) and "other-kind" not in page
-    assert "@page { size: A4; margin: 12mm; }" in page
+    assert "council.css" in page  # whose @page sets A4 (no inline style under the CSP)
     assert "化肥厂小区" in page and "Category: Parking and traffic" in page and "Printed" in page
     assert "31 concerns" in page and "Only the first" not in page
     assert "周丽华" not in page  # paper travels too

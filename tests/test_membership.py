@@ -173,7 +173,7 @@ def test_person_without_phone_claims_their_record(app, world, login):
 
     client = app.test_client()
     response = client.post("/signup", data={"display_name": "李桂兰", "mobile": "13912345678",
-                                            "password": "granny-pass", "confirm": "granny-pass",
+                                            "password": "lane-7-garden", "confirm": "lane-7-garden",
                                             "claim_code": code.lower().replace("-", " ")})
     assert response.status_code == 302
     with app.app_context():
@@ -198,7 +198,7 @@ def test_new_claim_code_replaces_the_old_one(app, world, login):
     first = re.search(r'class="code">([^<]+)<', team.post(f"/memberships/{entry.id}/claim-code").text).group(1)
     team.post(f"/memberships/{entry.id}/claim-code")
     response = app.test_client().post("/signup", data={
-        "display_name": "李奶奶", "username": "granny", "password": "granny-pass", "confirm": "granny-pass",
+        "display_name": "李奶奶", "username": "granny", "password": "lane-7-garden", "confirm": "lane-7-garden",
         "claim_code": first})
     assert "not valid" in response.text
 

@@ -253,3 +253,38 @@ def test_other_people_never_see_a_full_mobile_number(world, login, username):
                 f"/places/{world.b1}/requests", f"/places/{world.estate}/activity"):
         page = client.get(url)
         assert "13800138000" not in page.text, url
+
+
+def test_csv_downloads_never_start_a_cell_with_a_formula(app, world):
+    """A candidate who calls themselves "=HYPERLINK(...)" is a plain name in the published ballot list, and the
+    recount still reads the list."""
+    from datetime import timedelta
+
+    import sqlalchemy as sa
+
+    from council.ballots.models import RollLine
+    from council.csvfiles import spreadsheet_safe
+    from council.elections import counting, recount, voting
+    from council.elections import services as election_services
+    from council.elections.rules import Mark, Marks
+    from council.extensions import db
+    from council.sqltypes import utcnow
+    from tests.election_helpers import call_election, slate, user
+
+    assert [spreadsheet_safe(v) for v in ("=1+1", "+86", "-3", "@x", "\tx", "王芳", None, 7)] == [
+        "'=1+1", "'+86", "'-3", "'@x", "'\tx", "王芳", "", "7"]
+    with app.app_context():
+        setup = call_election(world, voters=9, start=utcnow() - timedelta(days=12))
+        candidates = slate(setup, 8)
+        candidates[0].display_name = '=HYPERLINK("http://evil.example","点我")'
+        round_ = election_services.latest_round(setup.election)
+        poll = election_services.poll_of(round_)
+        for person in setup.voters:
+            line = db.session.scalar(sa.select(RollLine).where(RollLine.poll_id == poll.id,
+                                                               RollLine.user_id == person.id))
+            voting.cast(setup.election, round_, line, Marks({candidates[0].id: Mark.FOR}), person,
+                        now=setup.at("voting"))
+        counting.count(setup.election, round_, user("committee"), now=setup.at("counting"))
+        text = "".join(counting.ballots_csv(setup.election, round_))
+        assert ',"=HYPERLINK' not in text and "'=HYPERLINK" in text
+        assert recount.recount(recount.read(text.splitlines())).elected == (candidates[0].id,)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import joinedload
 
 from council.accounts.models import User
 from council.activity.models import Activity
+from council.audit import services as audit
 from council.extensions import db
 from council.sqltypes import utcnow
 from council.territory.models import Place
@@ -45,7 +46,7 @@ def record(actor: User | None, verb: str, place: Place | int, subject_type: str,
            target: User | None = None, detail: str | None = None, note: str | None = None,
            at: datetime | None = None) -> Activity:
     """Add an activity record (the caller's transaction commits it with the change it describes); `at`: when
-    the change happened, if not now (a service given its own clock)."""
+    the change happened, if not now (a service given its own clock). A privileged verb is audited too."""
     if verb not in VERBS:
         raise ValueError(f"unknown activity verb {verb!r}")
     entry = Activity(
@@ -58,6 +59,9 @@ def record(actor: User | None, verb: str, place: Place | int, subject_type: str,
         created_at=at or utcnow(),
     )
     db.session.add(entry)
+    if audit.privileged(verb):
+        audit.append(actor, verb, entry.place_id, subject_type, subject_id, target=target, detail=entry.detail,
+                     at=entry.created_at)
     return entry
 
 

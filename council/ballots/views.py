@@ -21,6 +21,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from council.accounts.services import find_by_login
+from council.audit import services as audit
 from council.ballots import bp, choices, publication, queries, services
 from council.ballots.forms import (
     BASIS_LABELS,
@@ -37,6 +38,7 @@ from council.ballots.forms import (
     required_label,
 )
 from council.ballots.rules import Choice
+from council.csvfiles import safe_row
 from council.exceptions import Refused
 from council.extensions import db, limiter
 from council.forms import EmptyForm, commit_or_flash, saving
@@ -365,12 +367,18 @@ def _csv(rows, filename: str) -> Response:
         writer = csv.writer(buffer)
         yield "\ufeff"  # Excel opens UTF-8 with a byte-order mark
         for row in rows:
-            writer.writerow(row)
+            writer.writerow(safe_row(row))
             yield buffer.getvalue()
             buffer.seek(0)
             buffer.truncate(0)
     return Response(stream_with_context(generate()), mimetype="text/csv",
                     headers={"Content-Disposition": f"attachment; filename={filename}"})
+
+
+def _audit_export(poll, action: str) -> None:
+    """The filing tables leave the platform: who took which, audited (the entry names the vote, no choice)."""
+    audit.append(current_user, action, poll.place_id, poll.subject_type, poll.subject_id)
+    db.session.commit()
 
 
 @bp.get("/votes/<int:poll_id>/filing/detail.csv")
@@ -379,6 +387,7 @@ def filing_detail(poll_id: int):
     """明细表 for the organisers: every unit, its area, whether and how it took part (and, in a named
     vote, its choice: the organisers may see it, the public never)."""
     poll = _closed(poll_id, Action.VOTE_TELLER)
+    _audit_export(poll, "export.filing_detail_csv")
     return _csv(publication.detail_rows(poll, with_choices=True), f"vote-{poll.id}-detail.csv")
 
 
@@ -387,6 +396,7 @@ def filing_detail(poll_id: int):
 def filing_summary(poll_id: int):
     """汇总表: the count and every threshold."""
     poll = _closed(poll_id, Action.VOTE_TELLER)
+    _audit_export(poll, "export.filing_summary_csv")
     return _csv(publication.summary_rows(poll), f"vote-{poll.id}-summary.csv")
 
 
@@ -396,9 +406,11 @@ def filing_print(poll_id: int):
     """Both tables on A4, to file with the street office: units and areas, no names, no choices."""
     poll = _closed(poll_id, Action.VOTE_TELLER)
     rows = list(islice(publication.detail_rows(poll, with_choices=False), 1, PRINT_LIMIT + 1))
-    return render_template("ballots/filing_print.html", poll=poll, rows=rows, result=services.stored_result(poll),
+    page = render_template("ballots/filing_print.html", poll=poll, rows=rows, result=services.stored_result(poll),
                            **_options(poll),
                            standing=publication.standing(poll), turnout=services.turnout(poll))
+    _audit_export(poll, "export.filing_print")
+    return page
 
 
 @bp.app_template_global()

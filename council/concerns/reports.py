@@ -16,9 +16,11 @@ from werkzeug.wsgi import wrap_file
 
 from council import i18n
 from council.activity.services import record, register_verbs
+from council.audit import services as audit
 from council.concerns import bp, queries, services, statistics
 from council.concerns.forms import LedgerFilterForm
 from council.concerns.rules import LEVEL_ORDER
+from council.csvfiles import spreadsheet_safe
 from council.extensions import db
 from council.i18n import local_today
 from council.permissions import Action, can, current_standing, require
@@ -112,8 +114,6 @@ register_verbs({"concern.exported": lazy_gettext("exported the concerns ledger")
 LEDGER_PRINT_CAP = 2000  # more than this is no use on paper: narrow the filters instead
 THIS_WEEK_SHOWN = 30  # a Friday meeting gets through a few dozen matters at most
 LEDGER_CSV_IN_MEMORY = 4 * 1024 * 1024  # bytes of CSV kept in memory before spilling to a file
-# A cell starting with one of these runs as a formula in a spreadsheet (CSV injection): made plain text.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _ledger_filters(place_id: int):
@@ -139,17 +139,16 @@ def ledger(place_id: int):
 @bp.get("/places/<int:place_id>/ledger/print")
 @login_required
 def ledger_print(place_id: int):
-    """The ledger laid out for A4 paper: every matching row up to LEDGER_PRINT_CAP."""
+    """The ledger laid out for A4 paper: every matching row up to LEDGER_PRINT_CAP. The printout is audited."""
     estate, form = _ledger_filters(place_id)
     rows = queries.ledger_printout(estate, form.filters(), LEDGER_PRINT_CAP)
-    return render_template("concerns/ledger_print.html", place=estate, form=form, args=form.args(), rows=rows,
+    page = render_template("concerns/ledger_print.html", place=estate, form=form, args=form.args(), rows=rows,
                            summary=form.summary(), now=utcnow(), reporter_label=services.reporter_label,
                            crumbs=ancestors(estate) + [estate])
-
-
-def _spreadsheet_safe(value) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    audit.append(current_user, "export.ledger_print", estate, "place", estate.id,
+                 detail=urlencode(form.args()) or None)
+    db.session.commit()
+    return page
 
 
 def _local(moment) -> str:
@@ -168,7 +167,7 @@ def _ledger_cells(c) -> list[str]:
              services.reporter_label(c, staff=False), _local(c.accepted_at), c.owner.display_name if c.owner else "",
              c.responsible_unit, c.deadline.isoformat() if c.deadline else "", services.LEVEL_LABELS[c.level],
              services.STATUS_LABELS[c.status], _local(c.resolved_at), c.rating)
-    return [_spreadsheet_safe(cell) for cell in cells]
+    return [spreadsheet_safe(cell) for cell in cells]
 
 
 def _attachment(filename: str, fallback: str) -> str:

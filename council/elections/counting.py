@@ -23,6 +23,7 @@ from council.ballots import publication
 from council.ballots import services as polls
 from council.ballots.models import Poll, PollState, PublishedBallot, RollLine
 from council.ballots.rules import ElectionForm, ElectionStatus, Standing, ballot_is_void
+from council.csvfiles import spreadsheet_safe
 from council.elections import nominations, rules, services, voting
 from council.elections.models import Election, ElectionRound, Nomination, RoundCandidate
 from council.elections.rules import Mark, Phase
@@ -228,13 +229,14 @@ def ballots_csv(election: Election, round_: ElectionRound) -> Iterator[str]:
         out.truncate()
         return text
 
-    writer.writerow(["# election", election.title])
+    writer.writerow(["# election", spreadsheet_safe(election.title)])
     writer.writerow(["# round", round_.number, round_.kind.value])
     writer.writerow(["# seats", round_.seats])
     writer.writerow(["# roll", poll.roll_heads or 0])
     writer.writerow(["# second_round_factor", election.second_round_factor])
     for row in sorted(table(round_), key=lambda r: (r.position is None, r.position or 0, r.user_id)):
-        writer.writerow(["# candidate" if row.position else "# written_in", row.user_id, row.user.display_name])
+        writer.writerow(["# candidate" if row.position else "# written_in", row.user_id,
+                         spreadsheet_safe(row.user.display_name)])
     writer.writerow(CSV_HEADER)
     yield "\ufeff" + flush()
     last = 0

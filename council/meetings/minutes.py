@@ -14,6 +14,7 @@ from sqlalchemy.orm import joinedload
 
 from council.accounts.models import User
 from council.activity.services import record, register_verbs
+from council.audit import services as audit
 from council.concerns.queries import local_midnight
 from council.exceptions import Refused
 from council.extensions import db
@@ -144,6 +145,10 @@ def decide(correction: MinutesCorrection, minutes: Minutes, by: User, accept: bo
         raise Refused(_l("This suggestion has already been decided."))
     correction.state = CorrectionState.ACCEPTED if accept else CorrectionState.DECLINED
     correction.decided_at, correction.decided_by_id = utcnow(), by.id
+    # Audited only (no activity verb yet): the decision shows on the minutes page itself.
+    audit.append(by, f"minutes.correction_{correction.state.value}", minutes.meeting.place_id, "meeting",
+                 minutes.meeting_id, target=correction.author_id, detail=f"r{minutes.revision}",
+                 at=correction.decided_at)
 
 
 def approve(minutes: Minutes, by: User) -> None:

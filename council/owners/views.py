@@ -10,6 +10,7 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from council.activity.services import record, register_verbs
+from council.csvfiles import safe_row
 from council.extensions import db
 from council.forms import saving
 from council.owners import bp, panel, services  # noqa: F401  (panel registers itself)
@@ -21,7 +22,6 @@ from council.territory.services import ancestors, get_household_or_404, get_plac
 register_verbs({"owners.exported": _l("downloaded the owner register")})
 
 # A cell starting with one of these is a formula to a spreadsheet (CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @bp.get("/places/<int:place_id>/owners")
@@ -86,10 +86,6 @@ def import_register(place_id: int):
                            crumbs=ancestors(estate) + [estate]), 400 if failed else 200
 
 
-def _cell(value: str) -> str:
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
-
-
 @bp.get("/places/<int:place_id>/owners.csv")
 @login_required
 def export(place_id: int):
@@ -99,7 +95,7 @@ def export(place_id: int):
     require(Action.OWNERS_MANAGE, estate)
     out = io.StringIO()
     out.write("\ufeff")
-    csv.writer(out).writerows([_cell(value) for value in row] for row in services.export_rows(estate))
+    csv.writer(out).writerows(safe_row(row) for row in services.export_rows(estate))
     record(current_user, "owners.exported", estate, "place", estate.id)
     db.session.commit()
     response = current_app.response_class(out.getvalue().encode("utf-8"), content_type="text/csv; charset=utf-8")
