@@ -288,3 +288,27 @@ def test_csv_downloads_never_start_a_cell_with_a_formula(app, world):
         text = "".join(counting.ballots_csv(setup.election, round_))
         assert ',"=HYPERLINK' not in text and "'=HYPERLINK" in text
         assert recount.recount(recount.read(text.splitlines())).elected == (candidates[0].id,)
+
+
+def test_production_refuses_the_default_secret_key(monkeypatch, database_uri):
+    from council.config import DEFAULT_SECRET, Config
+
+    class Production(Config):
+        SQLALCHEMY_DATABASE_URI = database_uri
+
+    monkeypatch.setenv("COUNCIL_ENV", "production")
+    Production.SECRET_KEY = DEFAULT_SECRET
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        create_app(Production)
+    Production.SECRET_KEY = "a-long-random-value-from-the-environment"
+    assert create_app(Production).config["SECRET_KEY"] != DEFAULT_SECRET
+
+
+def test_no_secret_is_kept_in_the_repository():
+    """The only keys in the code are the development placeholder and the tests' own; `.env` is ignored."""
+    root = Path(__file__).resolve().parent.parent
+    assert ".env" in (root / ".gitignore").read_text().split()
+    keys = set()
+    for path in [*(root / "council").rglob("*.py"), root / "app.py"]:
+        keys.update(re.findall(r"SECRET_KEY\s*=\s*[\"']([^\"']+)[\"']", path.read_text(encoding="utf-8")))
+    assert keys <= {"test-secret"}
