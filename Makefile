@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app app
 CATALOGS := $(wildcard council/translations/*/LC_MESSAGES/messages.po)
 COMPILED := $(CATALOGS:.po=.mo)
 
-.PHONY: run test install translations extract update-catalogs lint clean
+.PHONY: run test e2e chromium install translations extract update-catalogs lint clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -29,13 +29,29 @@ run: install translations
 	$(FLASK) council seed-demo --if-empty
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
-# SQLite always; PostgreSQL too when TEST_DATABASE_URL is set (.ci/run sets it).
-test: install translations
+# The browser tests (tests/e2e) drive Debian's Chromium: installed here when it is missing and we are root;
+# otherwise they skip with one line (and fail in CI). Quiet, and instant when it is there.
+chromium:
+	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ]; then \
+		echo "== installing Chromium for the browser tests"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get install -y -qq chromium fonts-noto-cjk >/tmp/council-chromium.log 2>&1 \
+		|| { apt-get update -qq >>/tmp/council-chromium.log 2>&1 \
+		     && apt-get install -y -qq chromium fonts-noto-cjk >>/tmp/council-chromium.log 2>&1; } \
+		|| { tail -n 20 /tmp/council-chromium.log; echo "Chromium could not be installed: browser tests will not run."; }; \
+	fi
+
+# SQLite always; PostgreSQL too when TEST_DATABASE_URL is set (.ci/run sets it). The browser tests run on SQLite only.
+test: install translations chromium
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 		echo "== again on PostgreSQL ($$TEST_DATABASE_URL)"; \
 		COUNCIL_TEST_DB=postgresql $(BIN)/python -m pytest -n 2 --dist loadfile; \
 	fi
+
+# Only the browser tests, for developers (a failure leaves a screenshot and the page's HTML in test-output/e2e/).
+e2e: install translations chromium
+	$(BIN)/python -m pytest tests/e2e
 
 extract: install
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --ignore-dirs ".* __pycache__" -o council/translations/messages.pot --no-location --sort-output council templates
