@@ -8,7 +8,6 @@ import io
 import re
 from datetime import timedelta
 
-import pytest
 import sqlalchemy as sa
 from PIL import Image
 
@@ -297,8 +296,6 @@ def test_results_objections_answers_and_the_notice(app, world, login):
 
 
 def test_the_committee_answers_objections(app, world, login):
-    if "elections.desk" not in app.view_functions:
-        pytest.skip("the officials' pages are not there yet")
     election_id, _nomination_id, _candidates = _counted_election(app, world)
     base = f"/elections/{election_id}/rounds/1"
     with app.app_context():
@@ -316,8 +313,6 @@ def test_the_committee_answers_objections(app, world, login):
 
 
 def test_the_committee_sees_a_ruling_form_while_the_roll_may_change(app, world, login):
-    if "elections.rule_roll" not in app.view_functions:
-        pytest.skip("the officials' pages are not there yet")
     with app.app_context():
         setup = _call(world, ROLL, voters=2)
         services.object_to_roll(setup.election, setup.voters[1], RollObjectionKind.MOVED, "搬走了",
