@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app app
 CATALOGS := $(wildcard council/translations/*/LC_MESSAGES/messages.po)
 COMPILED := $(CATALOGS:.po=.mo)
 
-.PHONY: run test e2e chromium install translations extract update-catalogs lint clean
+.PHONY: run test e2e screenshots chromium install translations extract update-catalogs lint clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,10 @@ test: install translations chromium
 # Only the browser tests, for developers (a failure leaves a screenshot and the page's HTML in test-output/e2e/).
 e2e: install translations chromium
 	$(BIN)/python -m pytest tests/e2e
+
+# The README's screenshots (docs/screenshots/), taken in Chromium from a fresh demo database; commit what changed.
+screenshots: install translations chromium
+	$(BIN)/python scripts/screenshots.py
 
 extract: install
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --ignore-dirs ".* __pycache__" -o council/translations/messages.pot --no-location --sort-output council templates
