@@ -83,10 +83,26 @@ def current_locale_tag() -> str:
     return current_locale_code().replace("_", "-")
 
 
+def sentence_gap() -> str:
+    """What goes between two sentences shown one after the other: a space in English, nothing in Chinese
+    (a space after "。" reads as a typo)."""
+    return "" if current_locale_code().startswith("zh") else " "
+
+
+def labelled(label: str, value: object) -> str:
+    """"Label: value" as the language writes it: a full-width colon in Chinese, a colon and a space in English."""
+    return f"{label}：{value}" if current_locale_code().startswith("zh") else f"{label}: {value}"
+
+
+def counted(label: str, count: int) -> str:
+    """"Label (n)": full-width brackets in Chinese."""
+    return f"{label}（{count}）" if current_locale_code().startswith("zh") else f"{label} ({count})"
+
+
 def init_app(app) -> None:
     app.jinja_env.filters["datetime"] = fmt_datetime
     app.jinja_env.filters["area"] = fmt_area_dm2
     app.jinja_env.filters["date"] = fmt_date
     app.jinja_env.globals["today"] = local_today
     app.jinja_env.globals.update(LANGUAGE_NAMES=LANGUAGE_NAMES, current_locale_code=current_locale_code,
-                                 current_locale_tag=current_locale_tag)
+                                 current_locale_tag=current_locale_tag, sentence_gap=sentence_gap)

@@ -18,7 +18,7 @@ from council.audit import services as audit
 from council.concerns.queries import local_midnight
 from council.exceptions import Refused
 from council.extensions import db
-from council.i18n import fmt_datetime
+from council.i18n import counted, fmt_date, fmt_datetime, labelled
 from council.meetings.console import actions_of, attendance
 from council.meetings.models import Meeting, Minutes, MinutesCorrection
 from council.meetings.rules import CorrectionState, MeetingKind, MinutesState
@@ -56,22 +56,22 @@ def compose(meeting: Meeting) -> str:
     """The draft, written from the console: attendance, every item with its notes, decision, show of hands,
     and the action items (定人、定责、定时限)."""
     present = attendance(meeting)
-    lines = [meeting.title, f"{_('Date and time')}: {fmt_datetime(meeting.starts_at)}"]
+    lines = [meeting.title, labelled(_("Date and time"), fmt_datetime(meeting.starts_at))]
     if meeting.location:
-        lines.append(f"{_('Where')}: {meeting.location}")
+        lines.append(labelled(_("Where"), meeting.location))
     if meeting.chair:
-        lines.append(f"{_('Chair')}: {meeting.chair.display_name}")
+        lines.append(labelled(_("Chair"), meeting.chair.display_name))
     if meeting.minute_taker:
-        lines.append(f"{_('Minute-taker')}: {meeting.minute_taker.display_name}")
-    lines.append(f"{_('Present')} ({len(present)}): " + "、".join(
-        a.name + (f"（{a.unit}）" if a.unit else "") for a in present))
+        lines.append(labelled(_("Minute-taker"), meeting.minute_taker.display_name))
+    lines.append(labelled(counted(_("Present"), len(present)), "、".join(
+        a.name + (f"（{a.unit}）" if a.unit else "") for a in present)))
     lines.append("")
     for item in agenda(meeting):
         lines.append(f"{item.position}. {item.title}")
         if item.notes.strip():
             lines.append(item.notes.strip())
         if item.decision.strip():
-            lines.append(f"{_('Decision')}: {item.decision.strip()}")
+            lines.append(labelled(_("Decision"), item.decision.strip()))
         if item.hands_for is not None:
             lines.append(_("Show of hands: %(a)s for, %(b)s against, %(c)s abstaining.", a=item.hands_for,
                            b=item.hands_against or 0, c=item.hands_abstain or 0))
@@ -81,7 +81,7 @@ def compose(meeting: Meeting) -> str:
         lines.append(_("Action items"))
         for action in actions:
             who = action.owner.display_name if action.owner else action.owner_unit
-            lines.append(f"- {action.what} · {who} · {_('by %(day)s', day=action.due.isoformat())}")
+            lines.append(f"- {action.what} · {who} · {_('by %(day)s', day=fmt_date(action.due))}")
     return "\n".join(lines).strip() + "\n"
 
 
