@@ -132,6 +132,29 @@ def phase(election: Election, now: datetime | None = None) -> Phase:
                        last.counted_at is not None, election.finished_at is not None)
 
 
+def phases(elections: list[Election], now: datetime | None = None) -> dict[int, Phase]:
+    """`phase` of each election of a list, in two queries (all their rounds, then those rounds' polls)
+    rather than two to four per election."""
+    now = now or utcnow()
+    if not elections:
+        return {}
+    rounds: dict[int, list[ElectionRound]] = {}
+    for round_ in db.session.scalars(sa.select(ElectionRound).where(
+            ElectionRound.election_id.in_([e.id for e in elections])).order_by(ElectionRound.number)):
+        rounds.setdefault(round_.election_id, []).append(round_)
+    round_ids = [r.id for found in rounds.values() for r in found]
+    poll_of_round = {p.subject_id: p for p in db.session.scalars(sa.select(Poll).where(
+        Poll.subject_type == SUBJECT, Poll.subject_id.in_(round_ids)))}
+    found = {}
+    for election in elections:
+        first, last = rounds[election.id][0], rounds[election.id][-1]
+        poll = poll_of_round[last.id]
+        found[election.id] = rules.phase(now, schedule_of(election, poll_of_round[first.id]), poll.opened_at,
+                                         poll.closes_at, last.counted_at is not None,
+                                         election.finished_at is not None)
+    return found
+
+
 # ---- who does what -------------------------------------------------------------------------------
 
 def office_of(election: Election, user: User) -> Office | None:

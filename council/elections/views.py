@@ -80,9 +80,7 @@ def index(estate_id: int):
     if not (can(Action.PLACE_VIEW, estate) or services.is_estate_adult(current_user.id, estate.id)):
         abort(403)
     page = services.elections_page(estate, _page(), _per_page())
-    # services.phase costs two to four queries per election (its latest round and that round's poll, and
-    # the first round's poll after a further round): bounded by the page size, not by the data.
-    phases = {election.id: services.phase(election) for election in page.items}
+    phases = services.phases(page.items)  # two queries for the whole page
     return render_template("elections/index.html", estate=estate, page=page, phases=phases,
                            may_call=services.may_call(estate, current_user), crumbs=ancestors(estate) + [estate])
 

@@ -7,6 +7,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import joinedload
 
 from council.accounts.models import User
 from council.activity.services import record, register_verbs
@@ -71,7 +72,9 @@ class UnitTally:
 
 
 def year_page(place: Place, year: int, page: int, per_page: int):
-    query = (sa.select(CoBuildingTask).where(CoBuildingTask.place_id == place.id, CoBuildingTask.year == year)
+    """One page of the year's tasks, each with its meeting (whose title the list shows) in the same query."""
+    query = (sa.select(CoBuildingTask).options(joinedload(CoBuildingTask.meeting))
+             .where(CoBuildingTask.place_id == place.id, CoBuildingTask.year == year)
              .order_by(CoBuildingTask.offered_at, CoBuildingTask.id))
     return db.paginate(query, page=page, per_page=per_page, error_out=False)
 
