@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from flask.cli import AppGroup
 from sqlalchemy.exc import IntegrityError
 
+from council import scale
 from council.accounts.models import User
 from council.accounts.passwords import password_problem
 from council.accounts.services import PASSWORD_MIN, USERNAME_RE, normalise_username
@@ -44,6 +45,27 @@ def seed_demo(if_empty: bool) -> None:
     click.echo(f"Demo sign-ins (password for all: {DEMO_PASSWORD}):")
     for username, who in summary.logins:
         click.echo(f"  {username:<12} {who}")
+
+
+@council_cli.command("seed-scale")
+@click.option("--estates", default=600, show_default=True, type=click.IntRange(1, 5000),
+              help="Estates in the district (about 500 households each).")
+@click.option("--seed", default=1, show_default=True, type=int, help="The same seed gives the same data.")
+@click.option("--benchmark-households", "households", type=click.IntRange(50, 20000), default=None,
+              help="Households of the benchmark estate 基准小区 [default: min(5000, 250 x estates)].")
+@click.option("--fingerprint", is_flag=True, help="Also print a digest of the generated data (reads every row).")
+def seed_scale_command(estates: int, seed: int, households: int | None, fingerprint: bool) -> None:
+    """Build a district-scale data set, deterministically from a seed, in a fresh database (`flask db upgrade`
+    first). Refused on a database that has places or people: ids, usernames and the fingerprint assume an empty
+    one. Every generated account's password is printed at the end."""
+    if scale.has_data():
+        raise click.ClickException("The database already has places or people. seed-scale fills a fresh "
+                                   "database: create an empty one and run `flask db upgrade` first.")
+    with click.progressbar(length=scale.steps(estates), label=f"Seeding {estates} estates",
+                           file=sys.stderr) as bar:
+        summary = scale.seed_scale(estates, seed, households, progress=bar.update, with_fingerprint=fingerprint)
+    db.session.commit()
+    click.echo(summary.describe())
 
 
 def _find_estate(ref: str) -> Place:
