@@ -57,6 +57,16 @@ e2e: install translations chromium
 screenshots: install translations chromium
 	$(BIN)/python scripts/screenshots.py
 
+# The benchmark (bench/README.md): the app under gunicorn on 127.0.0.1, driven by wrk, next to a bare ceiling.
+# Sizes and databases from BENCH_DB, BENCH_ESTATES, BENCH_SQLITE_ESTATES, BENCH_SECONDS (see bench/run.py).
+.PHONY: bench
+$(VENV)/.bench-installed: pyproject.toml $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	touch $@
+
+bench: $(VENV)/.bench-installed translations
+	$(BIN)/python bench/run.py
+
 extract: install
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --ignore-dirs ".* __pycache__" -o council/translations/messages.pot --no-location --sort-output council templates
 
