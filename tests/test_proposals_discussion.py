@@ -195,5 +195,24 @@ def test_page_queries_do_not_grow_with_comments(app, world, login):
             assert client.get(f"/proposals/{small}").status_code == 200
         with counting(app) as many:
             page = client.get(f"/proposals/{big}")
-        assert page.status_code == 200 and "r59" in page.text
+        assert page.status_code == 200 and ">r19<" in page.text and ">r20<" not in page.text, "20 a page"
         assert len(many) == len(few), (username, len(few), len(many))
+        with counting(app) as last:
+            page = client.get(f"/proposals/{big}?comments=3")
+        assert ">c59<" in page.text and ">r59<" in page.text and ">c39<" not in page.text
+        assert len(last) == len(few)
+
+
+def test_a_new_comment_is_shown_on_the_page_of_the_thread_that_holds_it(app, world, login):
+    pid = published(app, world, login, title="热闹")
+    _fill(app, pid, world, 45)
+    client = login("resident")
+    answer = client.post(f"/proposals/{pid}/comments", data={"body": "我也同意"})
+    assert answer.status_code == 302
+    assert f"/proposals/{pid}?comments=3#comment-" in answer.headers["Location"]
+    assert "我也同意" in client.get(answer.headers["Location"].split("#")[0]).text
+    with app.app_context():
+        first = db.session.scalar(sa.select(ProposalComment.id).where(ProposalComment.proposal_id == pid,
+                                                                      ProposalComment.body == "c0"))
+    answer = client.post(f"/proposals/{pid}/comments", data={"body": "回复第一条", "parent_id": str(first)})
+    assert f"/proposals/{pid}#comment-" in answer.headers["Location"], "a reply to the first comment: page 1"

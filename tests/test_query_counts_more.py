@@ -373,7 +373,9 @@ def test_proposal_pages_do_not_grow(app, world, client, login):
     grow_proposals(app, world, ids["proposal"], 30, "b")
     large = measure(app, client, login, pages, ids)
     assert_same(small, large)
-    assert "意见b29" in login("team").get(f"/proposals/{ids['proposal']}").text
+    team = login("team")  # 33 comments: 20 a page, the last on page 2
+    assert "意见b16" in team.get(f"/proposals/{ids['proposal']}").text
+    assert "意见b29" in team.get(f"/proposals/{ids['proposal']}?comments=2").text
 
 
 # ---- the estate's elections -----------------------------------------------------------------------------

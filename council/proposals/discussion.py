@@ -25,7 +25,7 @@ from council.sqltypes import utcnow
 MAX_BODY = 4000
 MAX_REASON = 200
 # The page shows at most this many top-level comments (with all their replies), with a note beyond.
-TOP_LEVEL_CAP = 200
+COMMENTS_PER_PAGE = 20  # top-level comments per page of a thread, each with its replies
 # Neither a draft (its author's alone) nor a withdrawn proposal is open to discussion.
 CLOSED_TO_COMMENTS = frozenset({ProposalState.DRAFT, ProposalState.WITHDRAWN})
 
@@ -167,27 +167,33 @@ def report(comment: ProposalComment, proposal: Proposal, by: User, reason: str =
 
 @dataclass
 class Discussion:
-    """What the page shows: official answers, top-level comments, replies by parent, report counts."""
+    """What the page shows: official answers, one page of top-level comments, their replies by parent, report
+    counts."""
 
+    page: object  # the Pagination of top-level comments (db.paginate)
     official: list[ProposalComment] = field(default_factory=list)
     comments: list[ProposalComment] = field(default_factory=list)
     replies: dict[int, list[ProposalComment]] = field(default_factory=dict)
     reports: dict[int, int] = field(default_factory=dict)
-    capped: bool = False
 
 
-def discussion_of(proposal: Proposal, moderator: bool = False, cap: int = TOP_LEVEL_CAP) -> Discussion:
-    """Oldest first, in a fixed number of queries: top level, replies, and (for moderators) report counts."""
+def _top_level(proposal: Proposal, official: bool):
+    return (sa.select(ProposalComment).where(ProposalComment.proposal_id == proposal.id,
+                                             ProposalComment.parent_id.is_(None),
+                                             ProposalComment.is_official.is_(official))
+            .order_by(ProposalComment.id))
+
+
+def discussion_of(proposal: Proposal, moderator: bool = False, page: int = 1,
+                  per_page: int = COMMENTS_PER_PAGE) -> Discussion:
+    """Oldest first, a page of top-level comments at a time (a busy thread has hundreds), in a fixed number of
+    queries: official answers, the page and its count, replies, and (for moderators) report counts."""
     options = (joinedload(ProposalComment.author), joinedload(ProposalComment.quoted))
-    top = list(db.session.scalars(
-        sa.select(ProposalComment).options(*options)
-        .where(ProposalComment.proposal_id == proposal.id, ProposalComment.parent_id.is_(None))
-        .order_by(ProposalComment.id).limit(cap + 1)))
-    result = Discussion(capped=len(top) > cap)
-    top = top[:cap]
-    result.official = [c for c in top if c.is_official]
-    result.comments = [c for c in top if not c.is_official]
-    ids = [c.id for c in top]
+    official = list(db.session.scalars(_top_level(proposal, True).options(*options)))
+    listing = db.paginate(_top_level(proposal, False).options(*options), page=max(1, page), per_page=per_page,
+                          error_out=False)
+    result = Discussion(page=listing, official=official, comments=list(listing.items))
+    ids = [c.id for c in (*official, *result.comments)]
     if ids:
         for r in db.session.scalars(sa.select(ProposalComment).options(*options)
                                     .where(ProposalComment.parent_id.in_(ids)).order_by(ProposalComment.id)):
@@ -199,3 +205,15 @@ def discussion_of(proposal: Proposal, moderator: bool = False, cap: int = TOP_LE
             .where(ProposalComment.proposal_id == proposal.id).group_by(CommentReport.comment_id))
         result.reports = dict(rows.all())
     return result
+
+
+def page_of(proposal: Proposal, comment_id: int, per_page: int = COMMENTS_PER_PAGE) -> int:
+    """The page of the discussion that shows a comment (a reply is shown under its top-level comment)."""
+    comment = db.session.get(ProposalComment, comment_id)
+    if comment is None or comment.proposal_id != proposal.id or comment.is_official:
+        return 1
+    top = comment.parent_id or comment.id
+    before = db.session.scalar(sa.select(sa.func.count(ProposalComment.id)).where(
+        ProposalComment.proposal_id == proposal.id, ProposalComment.parent_id.is_(None),
+        ProposalComment.is_official.is_(False), ProposalComment.id <= top)) or 0
+    return max(1, -(-before // per_page))

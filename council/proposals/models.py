@@ -108,7 +108,7 @@ class ProposalComment(db.Model):
     proposal_id: Mapped[int] = mapped_column(sa.ForeignKey("proposals.id"))
     author_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
     # A reply points to a top-level comment; a reply to a reply is attached to that top-level parent.
-    parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("proposal_comments.id"))
+    parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("proposal_comments.id"), index=True)
     # The comment being quoted: a short excerpt of it is shown above the body.
     quoted_id: Mapped[int | None] = mapped_column(sa.ForeignKey("proposal_comments.id"))
     body: Mapped[str] = mapped_column(sa.Text)

@@ -108,7 +108,7 @@ def show(proposal_id: int):
     proposal = _load(proposal_id)
     standing = current_standing()
     moderator = discussion.may_moderate(standing, proposal)
-    talk = discussion.discussion_of(proposal, moderator=moderator)
+    talk = discussion.discussion_of(proposal, moderator=moderator, page=request.args.get("comments", 1, type=int))
     now = utcnow()
     poll = stages.poll_of(proposal)
     if poll is not None and polls.close_if_due(poll, now):
@@ -119,7 +119,6 @@ def show(proposal_id: int):
         may_comment=discussion.may_comment(standing, current_user, proposal),
         may_answer=discussion.may_answer(standing, proposal), comment_form=CommentForm(),
         editable={c.id for c in everyone if discussion.may_edit_comment(c, current_user, now)},
-        cap=discussion.TOP_LEVEL_CAP,
         threshold=services.threshold_of(proposal.estate_id), may_cosign=services.may_cosign(standing, proposal),
         cosigned=services.has_cosigned(proposal, current_user),
         following=services.is_following(proposal, current_user), steps=allowed_steps(proposal.state),
@@ -237,7 +236,10 @@ def open_vote(proposal_id: int):
 # ---- discussion -----------------------------------------------------------------------------------
 
 def _to_discussion(proposal, anchor: str = "discussion"):
-    return redirect(url_for("proposals.show", proposal_id=proposal.id, _anchor=anchor))
+    """Back to the discussion; to a comment, on the page of the thread that shows it."""
+    page = discussion.page_of(proposal, int(anchor.removeprefix("comment-"))) if anchor.startswith("comment-") else 1
+    return redirect(url_for("proposals.show", proposal_id=proposal.id, comments=page if page > 1 else None,
+                            _anchor=anchor))
 
 
 def _invalid(form) -> None:
