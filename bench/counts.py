@@ -153,10 +153,10 @@ def owners_vote(households: int, rng: random.Random) -> dict:
                            lines=polls.roll_lines(Basis.OWNERS, [building.id]), now=now)
     lines = list(db.session.scalars(sa.select(RollLine.id).where(RollLine.poll_id == poll.id)))
     voted = rng.sample(lines, int(len(lines) * 0.8))
-    weights = ((Choice.FOR, 0.7), (Choice.AGAINST, 0.2), (Choice.ABSTAIN, 0.1))
+    marks, weights = [Choice.FOR, Choice.AGAINST, Choice.ABSTAIN], [0.7, 0.2, 0.1]
     for start in range(0, len(voted), CHUNK):
         db.session.execute(sa.update(RollLine).execution_options(synchronize_session=False), [
-            dict(id=line, status=Channel.ONLINE, choice=rng.choices([c for c, _ in weights], [w for _, w in weights])[0],
+            dict(id=line, status=Channel.ONLINE, choice=rng.choices(marks, weights)[0],
                  cast_by_id=admin.id, cast_at=now + timedelta(seconds=i))
             for i, line in enumerate(voted[start:start + CHUNK], start=start)])
     db.session.commit()

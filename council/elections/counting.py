@@ -11,8 +11,8 @@ import csv
 import io
 from collections import Counter
 from collections.abc import Iterator
-from itertools import repeat
 from datetime import datetime
+from itertools import repeat
 
 import sqlalchemy as sa
 from flask import abort, url_for

@@ -7,17 +7,11 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-import pytest
 import sqlalchemy as sa
 
 from council.extensions import db
 from tests.e2e.browser import click_through, sign_in
-
-LANGUAGES = ("zh_Hans", "en")
-DEVICES = ("phone", "desktop")
-
-both_languages_and_devices = pytest.mark.parametrize(
-    ("language", "device"), [(language, device) for language in LANGUAGES for device in DEVICES])
+from tests.e2e.flow_steps import both_languages_and_devices
 
 
 def close_and_count(server) -> None:
