@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import os
 import secrets
-import sqlite3
 
 import sqlalchemy as sa
 from flask import Flask, Response, render_template
 from jinja2 import DictLoader
 from markupsafe import Markup
+
+import council.extensions  # noqa: F401  (its SQLite pragmas, on every engine)
 
 metadata = sa.MetaData()
 # As wide as a row of the ballot box (council.ballots.models.SecretBallot): random id, tracker, choice, marks.
@@ -79,20 +80,10 @@ def page_fill(target_bytes: int, items: int = 0) -> tuple[list[dict], Markup]:
     return comments, Markup("<!--" + "x" * (missing - 7) + "-->" if missing >= 7 else " " * missing)
 
 
-def _sqlite_pragmas(dbapi_connection, _record):
-    """The app's SQLite settings (council/extensions.py), so both pay the same for a commit."""
-    if isinstance(dbapi_connection, sqlite3.Connection):
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=10000")
-        cursor.close()
-
-
 def engine_for(url: str) -> sa.Engine:
-    engine = sa.create_engine(url, pool_pre_ping=True)
-    sa.event.listen(engine, "connect", _sqlite_pragmas)
-    return engine
+    # council.extensions registers its SQLite settings (WAL, busy timeout, foreign keys) on every engine, so the
+    # bare INSERT pays the same for a commit as the app does.
+    return sa.create_engine(url, pool_pre_ping=True)
 
 
 def create_table(url: str) -> None:
