@@ -284,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     for kind in kinds:
         path, rows, rss = run_one(kind, opts)
         print()
-        print(report.table(rows, rss, title=f"== {kind} (results: {path.relative_to(HERE.parent)})"))
+        print(report.table(rows, rss, title=f"== {kind} (results: {os.path.relpath(path, HERE.parent)})"))
         print()
         failed |= any(r.check for r in rows)
     print(f"== bench done in {time.monotonic() - started:.0f}s"

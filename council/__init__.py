@@ -10,7 +10,7 @@ from werkzeug.routing import IntegerConverter
 
 from council import errors, i18n, security
 from council.config import DEFAULT_SECRET, Config
-from council.extensions import babel, csrf, db, limiter, login_manager, migrate
+from council.extensions import babel, cache, csrf, db, limiter, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -58,6 +58,7 @@ def create_app(config: type | None = None) -> Flask:
     babel.init_app(app, locale_selector=i18n.get_locale, default_translation_directories="translations")
     csrf.init_app(app)
     limiter.init_app(app)
+    cache.init_app(app)
     i18n.init_app(app)
     errors.init_app(app)
     app.before_request(refuse_nul_characters)

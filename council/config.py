@@ -29,6 +29,14 @@ class Config:
     # Every POST, per person (or per address before sign-in); casting ballots has its own, lower limit.
     POST_LIMIT = os.environ.get("POST_LIMIT", "60 per minute;600 per hour")
     VOTE_LIMIT = os.environ.get("VOTE_LIMIT", "20 per minute")
+    # Public pages (published minutes) are rendered once per language and kept (council/pagecache.py): in each
+    # process's memory, or in Redis when CACHE_REDIS_URL is set, shared by every process, so a publication
+    # clears them everywhere at once. Several processes should share Redis (docs/deploy.md).
+    CACHE_REDIS_URL = os.environ.get("CACHE_REDIS_URL", "")
+    CACHE_TYPE = "RedisCache" if CACHE_REDIS_URL else "SimpleCache"
+    CACHE_DEFAULT_TIMEOUT = int(os.environ.get("CACHE_DEFAULT_TIMEOUT", 600))
+    CACHE_KEY_PREFIX = "council:"
+    CACHE_THRESHOLD = 2000  # SimpleCache: pages kept per process
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
@@ -46,4 +54,6 @@ class TestConfig(Config):
     WTF_CSRF_ENABLED = False
     RATELIMIT_ENABLED = False
     RATELIMIT_STORAGE_URI = "memory://"
+    CACHE_TYPE = "NullCache"  # one app serves the whole suite: tests of the cache give it a SimpleCache
+    CACHE_NO_NULL_WARNING = True
     SERVER_NAME = "localhost"

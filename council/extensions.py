@@ -3,6 +3,7 @@ import sqlite3
 
 from flask import current_app, request
 from flask_babel import Babel
+from flask_caching import Cache
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user
@@ -32,6 +33,8 @@ migrate = Migrate()
 login_manager = LoginManager()
 babel = Babel()
 csrf = CSRFProtect()
+# Rendered public pages (council.pagecache): in this process, or in Redis when CACHE_REDIS_URL names one.
+cache = Cache()
 
 
 def person_or_address() -> str:

@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from flask import abort, g
 from flask_login import current_user
+from flask_sqlalchemy.session import Session as SessionClass
 
+from council.accounts.models import User
 from council.extensions import db
 from council.membership.models import Membership, MembershipStatus
 from council.roles.models import Role, RoleGrant
@@ -104,40 +106,62 @@ def may_grant(standing: Standing, role: Role, lineage: Sequence[int]) -> bool:
 
 
 def load_standing(user_id: int, site_admin: bool = False) -> Standing:
-    """Read a person's live roles and approved memberships (two queries)."""
-    role_rows = db.session.execute(
-        sa.select(RoleGrant.role, RoleGrant.place_id, Place.kind, Place.parent_id)
-        .join(Place, Place.id == RoleGrant.place_id)
-        .where(RoleGrant.user_id == user_id, RoleGrant.revoked_at.is_(None))
-    ).all()
-    member_rows = db.session.execute(
-        sa.select(Household.building_id, Place.parent_id)
-        .select_from(Membership)
-        .join(Household, Household.id == Membership.household_id)
-        .join(Place, Place.id == Household.building_id)
-        .where(Membership.user_id == user_id, Membership.status == MembershipStatus.APPROVED)
-    ).all()
-    member_places: set[int] = set()
-    for building_id, estate_id in member_rows:
-        member_places.update((building_id, estate_id))
-    # A building leader also belongs to the estate their building is in.
-    for _role, _place_id, kind, parent_id in role_rows:
-        if kind is PlaceKind.BUILDING and parent_id is not None:
-            member_places.add(parent_id)
-    return Standing(
-        roles=frozenset((role, place_id) for role, place_id, _k, _p in role_rows),
-        member_places=frozenset(member_places),
-        site_admin=site_admin,
-    )
+    """Read a person's live roles and approved memberships (one query: the two lists, one after the other)."""
+    roles = (sa.select(RoleGrant.role, RoleGrant.place_id, Place.kind, Place.parent_id)
+             .join(Place, Place.id == RoleGrant.place_id)
+             .where(RoleGrant.user_id == user_id, RoleGrant.revoked_at.is_(None)))
+    homes = (sa.select(sa.null(), Household.building_id, sa.null(), Place.parent_id)
+             .select_from(Membership)
+             .join(Household, Household.id == Membership.household_id)
+             .join(Place, Place.id == Household.building_id)
+             .where(Membership.user_id == user_id, Membership.status == MembershipStatus.APPROVED))
+    held, member_places = set(), set()
+    for role, place_id, kind, parent_id in db.session.execute(sa.union_all(roles, homes)):
+        if role is None:  # a home: its building and its estate
+            member_places.update((place_id, parent_id))
+            continue
+        held.add((Role(role), place_id))
+        if kind is not None and PlaceKind(kind) is PlaceKind.BUILDING and parent_id is not None:
+            member_places.add(parent_id)  # a building leader also belongs to the estate their building is in
+    member_places.discard(None)
+    return Standing(roles=frozenset(held), member_places=frozenset(member_places), site_admin=site_admin)
+
+
+# What each process has read of people's standing, by (person, standing_version, site administrator): every
+# change to a person's roles or memberships moves their standing_version on (below), so an entry is never
+# stale, only unused; the store is bounded and starts afresh when full.
+_STANDINGS: dict[tuple[int, int, bool], Standing] = {}
+_STANDINGS_MAX = 50_000
 
 
 def current_standing() -> Standing:
-    """The signed-in person's standing, loaded once per request."""
+    """The signed-in person's standing: once per request, and from this process's store while it holds."""
     if not current_user.is_authenticated:
         return ANONYMOUS
     if "standing" not in g:
-        g.standing = load_standing(current_user.id, current_user.is_site_admin)
+        key = (current_user.id, current_user.standing_version, bool(current_user.is_site_admin))
+        standing = _STANDINGS.get(key)
+        if standing is None:
+            standing = load_standing(current_user.id, current_user.is_site_admin)
+            if len(_STANDINGS) >= _STANDINGS_MAX:
+                _STANDINGS.clear()
+            _STANDINGS[key] = standing
+        g.standing = standing
     return g.standing
+
+
+@sa.event.listens_for(SessionClass, "before_flush")
+def _standing_moves(session, _context, _instances) -> None:
+    """A role granted or revoked, a membership asked for, approved or ended: the person's standing_version
+    moves on in the same transaction, so no process keeps serving what they held before."""
+    changed = {obj.user_id for obj in (*session.new, *session.deleted) if isinstance(obj, (RoleGrant, Membership))}
+    changed |= {obj.user_id for obj in session.dirty
+                if isinstance(obj, (RoleGrant, Membership)) and session.is_modified(obj)}
+    changed.discard(None)
+    if changed:
+        session.execute(sa.update(User).where(User.id.in_(sorted(changed)))
+                        .values(standing_version=User.standing_version + 1)
+                        .execution_options(synchronize_session=False))
 
 
 def can(action: Action | str, place: Place | None) -> bool:

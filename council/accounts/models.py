@@ -28,6 +28,9 @@ class User(UserMixin, db.Model):
     is_site_admin: Mapped[bool] = mapped_column(default=False)
     # Part of the session id: bumping it signs the person out on every device.
     session_version: Mapped[int] = mapped_column(default=1)
+    # Moved on with every change to this person's roles or memberships (council.permissions): app processes
+    # keep the standing they read for a (person, standing_version) and read it again when the number moves.
+    standing_version: Mapped[int] = mapped_column(default=1, server_default=sa.text("1"))
     # Set when staff registered this person (no phone, no account yet).
     registered_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload
 
+from council import pagecache
 from council.accounts.models import User
 from council.activity.services import record, register_verbs
 from council.audit import services as audit
@@ -173,6 +174,9 @@ def publish(minutes: Minutes, by: User) -> None:
     db.session.refresh(minutes)
     record(by, "minutes.published", minutes.meeting.place_id, "meeting", minutes.meeting_id,
            detail=f"r{minutes.revision}")
+    # The earlier revisions' pages list the revisions: the ones kept for anonymous visitors go.
+    earlier = [(m.id,) for m in published_of(minutes.meeting) if m.id != minutes.id]
+    pagecache.forget_after_commit("minutes", earlier)
 
 
 def differences(minutes: Minutes) -> list[tuple[str, str]]:

@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
+from council import pagecache
 from council.accounts.services import find_by_login
 from council.concerns.queries import coming_friday
 from council.concerns.services import get_concern_or_404
@@ -414,7 +415,10 @@ def edit_minutes(minutes_id: int):
 
 @bp.get("/minutes/<int:minutes_id>")
 def minutes_page(minutes_id: int):
-    """Minutes: public once published (no sign-in), never changed; revisions show what they corrected."""
+    """Minutes: public once published (no sign-in), never changed; revisions show what they corrected.
+    Anonymous visitors get the page rendered once per language (council/pagecache.py)."""
+    if (kept := pagecache.kept("minutes", minutes_id)) is not None:
+        return kept
     found = _load_minutes(minutes_id)
     if found is None:
         return redirect(url_for("accounts.login", next=request.path))
@@ -422,23 +426,28 @@ def minutes_page(minutes_id: int):
     organiser = current_user.is_authenticated and services.may_run(current_standing(), current_user, meeting)
     attendee = current_user.is_authenticated and minutes.attended(meeting, current_user)
     chair = current_user.is_authenticated and current_user.id == meeting.chair_id
-    return render_template("meetings/minutes.html", minutes=found, meeting=meeting, organiser=organiser,
+    html = render_template("meetings/minutes.html", minutes=found, meeting=meeting, organiser=organiser,
                            attendee=attendee, chair=chair,
                            corrections=minutes.corrections(found) if found.state is not MinutesState.PUBLISHED else [],
                            differences=minutes.differences(found), revisions=minutes.published_of(meeting),
                            suggestion_form=SuggestionForm(), revision_form=RevisionForm(), form=EmptyForm(),
                            crumbs=ancestors(meeting.place) + [meeting.place])
+    return pagecache.keep("minutes", (found.id,), html) if minutes.public(found) else html
 
 
 @bp.get("/minutes/<int:minutes_id>/print")
 def minutes_print(minutes_id: int):
-    """A4 for the lobby notice board, with a QR code to the online page (drawn on the server)."""
+    """A4 for the lobby notice board, with a QR code to the online page (drawn on the server); kept for
+    anonymous visitors like the page itself."""
+    if (kept := pagecache.kept("minutes-print", minutes_id)) is not None:
+        return kept
     found = _load_minutes(minutes_id)
     if found is None:
         return redirect(url_for("accounts.login", next=request.path))
     online = url_for("meetings.minutes_page", minutes_id=found.id, _external=True)
-    return render_template("meetings/minutes_print.html", minutes=found, meeting=found.meeting, online=online,
+    html = render_template("meetings/minutes_print.html", minutes=found, meeting=found.meeting, online=online,
                            qr=Markup(minutes.qr_svg(online)))
+    return pagecache.keep("minutes-print", (found.id,), html) if minutes.public(found) else html
 
 
 @bp.post("/minutes/<int:minutes_id>/corrections")

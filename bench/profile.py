@@ -1,0 +1,148 @@
+"""Where a scenario's time goes: the benchmark's pages and writes run in process, timed and profiled.
+
+`make bench` says how fast; this says why. On the same database and with the same targets and signed-in
+virtual users as the harness, each scenario is requested through the app's test client (no server, no wrk):
+the milliseconds of one request (median and p90 of `--requests`), the SQL statements it runs and their time,
+and with `--profile` a pyinstrument profile of all the requests together.
+
+    .venv/bin/python bench/profile.py                          # PostgreSQL's council_bench, every scenario
+    .venv/bin/python bench/profile.py --only "estate" --profile
+    .venv/bin/python bench/profile.py --url sqlite:///bench/data/<file>.db --only ballot
+
+Writes are undone afterwards exactly as the harness undoes them (bench/checks.py).
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import sqlalchemy as sa  # noqa: E402
+
+from bench import checks, sessions, targets  # noqa: E402
+from bench.run import bench_app  # noqa: E402
+
+DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/council_bench"
+ENVIRON = {"REMOTE_ADDR": sessions.CLIENT_ADDRESS}
+
+
+class Statements:
+    """Counts the SQL statements the engine runs, and their time, between start() and stop()."""
+
+    def __init__(self, engine: sa.Engine):
+        self.count, self.seconds, self._started = 0, 0.0, {}
+        sa.event.listen(engine, "before_cursor_execute", self._before)
+        sa.event.listen(engine, "after_cursor_execute", self._after)
+
+    def _before(self, conn, *_args):
+        self._started[id(conn)] = time.perf_counter()
+
+    def _after(self, conn, *_args):
+        self.count += 1
+        self.seconds += time.perf_counter() - self._started.pop(id(conn), time.perf_counter())
+
+    def reset(self) -> None:
+        self.count, self.seconds = 0, 0.0
+
+
+def _headers(cookie: str = "", **more) -> dict:
+    """What wrk sends: the harness's User-Agent (the session's `_id` is computed for it) and the cookie."""
+    return {"User-Agent": sessions.USER_AGENT, **({"Cookie": cookie} if cookie else {}), **more}
+
+
+def measure(app, statements: Statements, name: str, calls, profile: bool) -> dict:
+    """Run `calls` (each a callable making one request), after three warm-up calls, and report."""
+    for call in calls[:3]:
+        call()
+    calls = calls[3:]
+    statements.reset()
+    times = []
+    profiler = None
+    if profile:
+        from pyinstrument import Profiler
+
+        profiler = Profiler(interval=0.0005)
+        profiler.start()
+    for call in calls:
+        started = time.perf_counter()
+        call()
+        times.append((time.perf_counter() - started) * 1000)
+    if profiler:
+        profiler.stop()
+    n = len(times)
+    figures = {"name": name, "requests": n, "median_ms": statistics.median(times),
+               "p90_ms": sorted(times)[int(n * 0.9) - 1 if n > 1 else 0],
+               "queries": statements.count / n, "sql_ms": statements.seconds * 1000 / n}
+    print(f"{name:<28} {figures['median_ms']:7.1f} ms median  {figures['p90_ms']:7.1f} p90  "
+          f"{figures['queries']:5.1f} queries  {figures['sql_ms']:6.1f} ms in SQL")
+    if profiler:
+        print(profiler.output_text(unicode=True, color=False, show_all=False))
+    return figures
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", default=DEFAULT_URL, help="the benchmark database (seeded by make bench)")
+    parser.add_argument("--only", default="", help="the scenarios whose name has this text")
+    parser.add_argument("--requests", type=int, default=40, help="per scenario (writes: as many voters)")
+    parser.add_argument("--profile", action="store_true", help="print a pyinstrument profile per scenario")
+    opts = parser.parse_args(argv)
+
+    from council.extensions import db
+
+    app = bench_app(opts.url, "profile-" + "x" * 32)
+    with app.app_context():
+        found = targets.discover()
+        statements = Statements(db.engine)
+        readers = sorted({u for r in found.reads for u in r.readers})
+        cookies = sessions.mint(app, readers)
+        db.session.remove()
+    client = app.test_client(use_cookies=False)  # each request carries its own cookie, as in wrk
+
+    def get(path, cookie):
+        def call():
+            response = client.get(path, headers=_headers(cookie), environ_base=ENVIRON)
+            if response.status_code != 200:
+                raise SystemExit(f"{path} answered {response.status_code}")
+        return call
+
+    wanted = [r for r in found.reads if opts.only.lower() in r.name.lower()]
+    for read in wanted:
+        requests = sessions.read_requests(read, cookies)
+        calls = [get(requests[i % len(requests)].path, requests[i % len(requests)].cookie)
+                 for i in range(opts.requests + 3)]
+        measure(app, statements, read.name, calls, opts.profile)
+
+    for write in (w for w in found.writes if opts.only.lower() in w.name.lower()):
+        voters = write.voters[:opts.requests + 3]
+        with app.app_context():
+            minted = sessions.mint(app, [user for _line, user in voters])
+            db.session.rollback()
+            before = checks.snapshot(db.session, write.kind, write.target_id)
+            db.session.remove()
+        requests = sessions.write_requests(write, voters, minted, "profile")
+        sent = {user if write.kind == "comment" else line for line, user in voters}
+
+        def post(request):
+            def call():
+                client.post(request.path, data=request.body, headers=_headers(
+                    request.cookie, **{"Content-Type": "application/x-www-form-urlencoded"}),
+                    environ_base=ENVIRON)
+            return call
+
+        try:
+            measure(app, statements, write.name, [post(r) for r in requests], opts.profile)
+        finally:
+            with app.app_context():
+                db.session.rollback()
+                checks.undo(db.session, before, sent)
+                db.session.remove()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
