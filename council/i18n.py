@@ -7,9 +7,8 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from flask import current_app, g, has_app_context, has_request_context, request, session
-from flask_babel import format_date, format_datetime, format_decimal, format_time, get_timezone
+from flask_babel import format_date, format_datetime, format_decimal, format_time, get_timezone, get_translations
 from flask_babel import get_locale as babel_locale
-from flask_babel import get_translations
 from flask_login import current_user
 
 LANGUAGE_NAMES = {"zh_Hans": "简体中文", "zh_Hant": "繁體中文", "en": "English"}

@@ -14,8 +14,8 @@ from council.extensions import cache, db
 from council.meetings import minutes
 from council.meetings.models import Meeting, Minutes
 from council.meetings.rules import MeetingKind
-from tests.test_meetings import _meeting, _user
 from tests.helpers import counting
+from tests.test_meetings import _meeting, _user
 
 
 @pytest.fixture
