@@ -2,7 +2,8 @@
 
 `make bench` says how fast; this says why. On the same database and with the same targets and signed-in
 virtual users as the harness, each scenario is requested through the app's test client (no server, no wrk):
-the milliseconds of one request (median and p90 of `--requests`), the SQL statements it runs and their time,
+the milliseconds of one request (median and p90 of `--requests`; and the median CPU time of this process, which
+varies less from run to run than the clock), the SQL statements it runs and their time,
 and with `--profile` a pyinstrument profile of all the requests together.
 
     .venv/bin/python bench/profile.py                          # PostgreSQL's council_bench, every scenario
@@ -60,7 +61,7 @@ def measure(app, statements: Statements, name: str, calls, profile: bool) -> dic
         call()
     calls = calls[3:]
     statements.reset()
-    times = []
+    times, cpu = [], []
     profiler = None
     if profile:
         from pyinstrument import Profiler
@@ -68,17 +69,19 @@ def measure(app, statements: Statements, name: str, calls, profile: bool) -> dic
         profiler = Profiler(interval=0.0005)
         profiler.start()
     for call in calls:
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         call()
         times.append((time.perf_counter() - started) * 1000)
+        cpu.append((time.process_time() - started_cpu) * 1000)
     if profiler:
         profiler.stop()
     n = len(times)
     figures = {"name": name, "requests": n, "median_ms": statistics.median(times),
                "p90_ms": sorted(times)[int(n * 0.9) - 1 if n > 1 else 0],
-               "queries": statements.count / n, "sql_ms": statements.seconds * 1000 / n}
+               "cpu_ms": statistics.median(cpu), "queries": statements.count / n,
+               "sql_ms": statements.seconds * 1000 / n}
     print(f"{name:<28} {figures['median_ms']:7.1f} ms median  {figures['p90_ms']:7.1f} p90  "
-          f"{figures['queries']:5.1f} queries  {figures['sql_ms']:6.1f} ms in SQL")
+          f"{figures['cpu_ms']:7.1f} ms CPU  {figures['queries']:5.1f} queries  {figures['sql_ms']:6.1f} ms in SQL")
     if profiler:
         print(profiler.output_text(unicode=True, color=False, show_all=False))
     return figures

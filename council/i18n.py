@@ -46,21 +46,24 @@ _FORMATTED: dict[tuple, str] = {}
 _FORMATTED_MAX = 20_000
 
 
-def fmt_datetime(value, style: str = "minutes") -> str:
-    """A time in the viewer's zone and language; "minutes" (default) is date, hour and minute."""
-    if value is None:
-        return ""
+def _kept(style: str, value, make) -> str:
     key = (str(babel_locale()), str(get_timezone()), value, style)
     found = _FORMATTED.get(key)
     if found is None:
-        if style == "minutes":
-            found = f"{format_date(value, 'medium')} {format_time(value, 'short')}"
-        else:
-            found = format_datetime(value, style)
+        found = make()
         if len(_FORMATTED) >= _FORMATTED_MAX:
             _FORMATTED.clear()
         _FORMATTED[key] = found
     return found
+
+
+def fmt_datetime(value, style: str = "minutes") -> str:
+    """A time in the viewer's zone and language; "minutes" (default) is date, hour and minute."""
+    if value is None:
+        return ""
+    if style == "minutes":
+        return _kept(style, value, lambda: f"{format_date(value, 'medium')} {format_time(value, 'short')}")
+    return _kept(style, value, lambda: format_datetime(value, style))
 
 
 def fmt_area_dm2(value: int | None) -> str:
@@ -71,7 +74,8 @@ def fmt_area_dm2(value: int | None) -> str:
 
 
 def fmt_date(value, style: str = "medium") -> str:
-    return "" if value is None else format_date(value, style)
+    """A date (or a time's date, in the viewer's zone) in the viewer's language, kept like fmt_datetime's."""
+    return "" if value is None else _kept("date:" + style, value, lambda: format_date(value, style))
 
 
 def local_today() -> date:

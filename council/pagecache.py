@@ -19,6 +19,7 @@ What makes this safe:
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 
 import sqlalchemy as sa
@@ -30,6 +31,7 @@ from flask_wtf.csrf import generate_csrf
 from council.extensions import cache, db
 from council.i18n import current_locale_code
 
+log = logging.getLogger(__name__)
 TOKEN_MARK = "@@council-csrf-token@@"
 _PENDING = "council.pagecache.forget"
 
@@ -54,7 +56,11 @@ def kept(name: str, *parts) -> str | None:
     when kept are ever kept, so a view may answer with this before it loads anything."""
     if not servable():
         return None
-    html = cache.get(key(name, *parts))
+    try:
+        html = cache.get(key(name, *parts))
+    except Exception:  # the store (Redis) is down: render the page as if nothing were kept
+        log.warning("page cache unreachable: rendering %s", name, exc_info=True)
+        return None
     if html is None:
         return None
     token = _token()
@@ -65,7 +71,10 @@ def keep(name: str, parts: tuple, html: str) -> str:
     """Keep a public page just rendered for this request (when the request may fill the cache); returns it."""
     if servable():
         token = _token()
-        cache.set(key(name, *parts), html.replace(token, TOKEN_MARK) if token else html)
+        try:
+            cache.set(key(name, *parts), html.replace(token, TOKEN_MARK) if token else html)
+        except Exception:
+            log.warning("page cache unreachable: %s not kept", name, exc_info=True)
     return html
 
 
@@ -80,7 +89,10 @@ def forget_after_commit(name: str, parts_list: Iterable[tuple]) -> None:
 def _forget(session) -> None:
     keys = session.info.pop(_PENDING, None)
     if keys:
-        cache.delete_many(*sorted(keys))
+        try:
+            cache.delete_many(*sorted(keys))
+        except Exception:  # committed all the same; the kept pages expire after CACHE_DEFAULT_TIMEOUT
+            log.error("page cache unreachable: %d kept pages not forgotten", len(keys), exc_info=True)
 
 
 @sa.event.listens_for(Session, "after_rollback")

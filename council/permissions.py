@@ -134,6 +134,11 @@ _STANDINGS: dict[tuple[int, int, bool], Standing] = {}
 _STANDINGS_MAX = 50_000
 
 
+def forget_standings() -> None:
+    """Drop what this process keeps (the tests do, between tests: their ids start again from 1)."""
+    _STANDINGS.clear()
+
+
 def current_standing() -> Standing:
     """The signed-in person's standing: once per request, and from this process's store while it holds."""
     if not current_user.is_authenticated:
@@ -150,14 +155,19 @@ def current_standing() -> Standing:
     return g.standing
 
 
+def _person_of(entry: RoleGrant | Membership) -> int | None:
+    """The person a grant or membership is about (before the flush, a new row may only have `user` set)."""
+    return entry.user_id if entry.user_id is not None else getattr(entry.user, "id", None)
+
+
 @sa.event.listens_for(SessionClass, "before_flush")
 def _standing_moves(session, _context, _instances) -> None:
     """A role granted or revoked, a membership asked for, approved or ended: the person's standing_version
     moves on in the same transaction, so no process keeps serving what they held before."""
-    changed = {obj.user_id for obj in (*session.new, *session.deleted) if isinstance(obj, (RoleGrant, Membership))}
-    changed |= {obj.user_id for obj in session.dirty
+    changed = {_person_of(obj) for obj in (*session.new, *session.deleted) if isinstance(obj, (RoleGrant, Membership))}
+    changed |= {_person_of(obj) for obj in session.dirty
                 if isinstance(obj, (RoleGrant, Membership)) and session.is_modified(obj)}
-    changed.discard(None)
+    changed.discard(None)  # a person made in this same flush: nothing of theirs is kept anywhere yet
     if changed:
         session.execute(sa.update(User).where(User.id.in_(sorted(changed)))
                         .values(standing_version=User.standing_version + 1)

@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 from council import create_app
 from council.config import TestConfig
 from council.extensions import db
+from council.permissions import forget_standings
 from tests import factories
 
 
@@ -79,6 +80,7 @@ def _fresh_tables(request):
     yield
     if "app" in request.fixturenames:
         empty_tables(request.getfixturevalue("app"))
+        forget_standings()  # ids start again from 1: a kept standing must not outlive its person
 
 
 @pytest.fixture

@@ -6,11 +6,15 @@ from contextlib import contextmanager
 import sqlalchemy as sa
 
 from council.extensions import db
+from council.permissions import forget_standings
 
 
 @contextmanager
 def counting(app):
-    """Collect every SQL statement sent while the block runs (for fixed-query-count guards)."""
+    """Collect every SQL statement sent while the block runs (for fixed-query-count guards). Each block starts
+    with no standing kept (council.permissions keeps people's standing between requests), so two blocks
+    compare the same work."""
+    forget_standings()
     with app.app_context():
         engine = db.engine
     statements: list[str] = []

@@ -109,6 +109,29 @@ def test_times_shown_in_shanghai(app):
         assert "8:30" in fmt_datetime(datetime(2026, 11, 22, 0, 30, tzinfo=UTC), "short")
 
 
+def test_kept_formatted_times_follow_the_language_and_the_zone(app):
+    """Formatted times are kept per (language, zone, time, style): the same time never crosses over."""
+    from datetime import UTC, date, datetime
+
+    from council.i18n import fmt_date, fmt_datetime
+
+    moment = datetime(2026, 11, 22, 17, 30, tzinfo=UTC)  # already the 23rd in Shanghai
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        english, english_day = fmt_datetime(moment), fmt_date(moment)
+        assert fmt_datetime(moment) == english and "Nov 23, 2026" in english and english_day == "Nov 23, 2026"
+        assert fmt_date(date(2026, 11, 22)) == "Nov 22, 2026"
+    with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
+        assert fmt_datetime(moment) != english and "2026年11月23日" in fmt_datetime(moment)
+        assert fmt_date(moment) == "2026年11月23日"
+    babel = app.extensions["babel"]  # Flask-Babel reads its zone from here, set from the config at start
+    babel.default_timezone = "UTC"
+    try:
+        with app.test_request_context(headers={"Accept-Language": "en"}):
+            assert fmt_date(moment) == "Nov 22, 2026" and "5:30" in fmt_datetime(moment)
+    finally:
+        babel.default_timezone = "Asia/Shanghai"
+
+
 def test_builtin_form_messages_follow_the_script(world, login):
     """WTForms' own messages come in Simplified or Traditional characters as the page does."""
     client = login("newcomer")

@@ -127,3 +127,18 @@ def test_a_message_waiting_to_be_shown_is_not_lost_to_the_cache(app, world, kept
     assert "一条提示" in visitor.get(f"/minutes/{minutes_id}").get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(Minutes.id))) == 1
+
+
+def test_an_unreachable_store_means_rendering_not_an_error(app, world, login):
+    """With Redis down the page is rendered as if nothing were kept, and publishing still succeeds."""
+    cache.init_app(app, config={"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": "redis://127.0.0.1:1/0"})
+    try:
+        with app.app_context():
+            minutes_id = _published(world, "相约星期五\n决定：周六清理楼道。")
+            second_id = _published(world, "相约星期五\n决定：周日清理楼道。",
+                                   meeting_id=db.session.get(Minutes, minutes_id).meeting_id)
+        visitor = app.test_client()
+        for page in (f"/minutes/{minutes_id}", f"/minutes/{second_id}", f"/minutes/{second_id}/print"):
+            assert visitor.get(page).status_code == 200
+    finally:
+        cache.init_app(app, config={"CACHE_TYPE": "NullCache", "CACHE_NO_NULL_WARNING": True})

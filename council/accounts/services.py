@@ -9,6 +9,7 @@ from datetime import timedelta
 import phonenumbers
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import undefer_group
 
 from council.accounts import passwords
 from council.accounts.models import ClaimCode, User
@@ -184,7 +185,8 @@ def load_user(session_id: str) -> User | None:
     user_id, _, version = session_id.partition(":")
     if not user_id.isdigit() or not version.isdigit():
         return None
-    user = db.session.get(User, int(user_id))
+    # With the "per_request" group: what every page shows of the person (the header's unread count).
+    user = db.session.get(User, int(user_id), options=[undefer_group("per_request")])
     if user is None or user.session_version != int(version) or not user.has_account:
         return None
     return user

@@ -117,12 +117,15 @@ def cast(poll_id: int, line_id: int):
         db.session.rollback()
         flash(refusal.message, "error")
         return redirect(url_for("ballots.show", poll_id=poll.id))
-    db.session.commit()
-    response = make_response(render_template(
+    # The receipt is made before the commit (all it shows is loaded: nothing is read again after) and sent only
+    # once the commit succeeded: a failed commit is an error page, never a receipt.
+    receipt = render_template(
         "ballots/receipt.html", poll=poll, line=line, tracker=tracker, choice=None if poll.secret else choice,
         picked=None if poll.secret or poll.max_choices is None
         else mark_label(choice, choices.encode(picks), choices.options_of(poll)),
-        crumbs=_crumbs(poll)))
+        crumbs=_crumbs(poll))
+    db.session.commit()
+    response = make_response(receipt)
     response.headers["Cache-Control"] = "no-store"
     return response
 

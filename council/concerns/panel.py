@@ -15,7 +15,7 @@ from council.territory.panels import Panel, register_panel
 
 @register_panel(order=5)
 def concerns_panel(place: Place) -> Panel | None:
-    """Open concerns the reader may see here (count and the three most supported): two queries.
+    """Open concerns the reader may see here (count and the three most supported): one query.
 
     Above the estate (grid, community, street) staff get the level's queue and lists instead."""
     if place.kind not in (PlaceKind.ESTATE, PlaceKind.BUILDING):
@@ -31,8 +31,9 @@ def concerns_panel(place: Place) -> Panel | None:
     else:
         where = Concern.place_id == place.id
     where = sa.and_(where, Concern.status.in_(OPEN))
-    count = db.session.scalar(sa.select(sa.func.count(Concern.id)).where(where))
-    top = db.session.scalars(sa.select(Concern).where(where).options(joinedload(Concern.place))
-                             .order_by(Concern.support_count.desc(), Concern.created_at).limit(3)).all()
+    rows = db.session.execute(sa.select(Concern, sa.func.count().over()).where(where)  # the count before LIMIT
+                              .options(joinedload(Concern.place))
+                              .order_by(Concern.support_count.desc(), Concern.created_at).limit(3)).all()
+    top, count = [concern for concern, _n in rows], (rows[0][1] if rows else 0)
     return Panel("concerns/_panel.html", {"open_count": count, "top": top,
                                           "handler": can(Action.CONCERN_HANDLE, place)})

@@ -10,10 +10,10 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship
 
 from council.accounts.models import User
-from council.ballots.models import Basis
+from council.ballots.models import Basis, Poll
 from council.elections.rules import Office, RollObjectionKind, RoundKind, Ruling
 from council.extensions import db
 from council.sqltypes import UTCDateTime, str_enum, utcnow
@@ -87,6 +87,11 @@ class ElectionRound(db.Model):
     counted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     election: Mapped[Election] = relationship()
+    # The round's poll comes with it (one join, not a query of its own each time a page or a cast needs it).
+    # Read it through services.poll_of, which also finds a poll made after the round was loaded.
+    poll: Mapped[Poll | None] = relationship(
+        primaryjoin=lambda: sa.and_(Poll.subject_type == "election", foreign(Poll.subject_id) == ElectionRound.id),
+        viewonly=True, lazy="joined", uselist=False)
 
 
 class RoundCandidate(db.Model):

@@ -289,8 +289,8 @@ def _cast(election, round_, printed, line) -> str:
 
     marks = forms.read_ballot(election, round_, printed, request.form, resolve)
     if written:
-        voting.check(election, round_, marks, written)  # the same check as cast's, naming the write-in
-    return voting.cast(election, round_, line, marks, current_user)
+        voting.check(election, round_, marks, written, printed)  # the same check as cast's, naming the write-in
+    return voting.cast(election, round_, line, marks, current_user, printed=printed)
 
 
 @bp.route("/elections/<int:election_id>/rounds/<int:number>/ballot", methods=["GET", "POST"])
@@ -314,9 +314,12 @@ def ballot(election_id: int, number: int):
             db.session.rollback()
             failed = dict(line_id=line.id, message=refusal.message, form=request.form)
         else:
+            # The receipt is made before the commit (what it shows is all loaded: no reading it all again after)
+            # and sent only once the commit succeeded: a failed commit is an error page, never a receipt.
+            receipt = render_template("elections/receipt.html", election=election, round_=round_, tracker=tracker,
+                                      crumbs=pages.crumbs(election))
             db.session.commit()
-            response = make_response(render_template("elections/receipt.html", election=election, round_=round_,
-                                                      tracker=tracker, crumbs=pages.crumbs(election)))
+            response = make_response(receipt)
             response.headers["Cache-Control"] = "no-store"
             return response
     lines = polls.lines_for(poll, current_user)

@@ -19,7 +19,7 @@ from council.ballots import services as polls
 from council.ballots.models import PollState, RollLine
 from council.ballots.rules import Choice, paper_fits
 from council.elections import nominations, rules, services
-from council.elections.models import Election, ElectionRound, PaperBatch, PaperEntry
+from council.elections.models import Election, ElectionRound, PaperBatch, PaperEntry, RoundCandidate
 from council.elections.rules import BallotProblem, Marks, Phase
 from council.exceptions import Refused
 from council.extensions import db
@@ -100,9 +100,11 @@ def eligible(election: Election, people: set[int]) -> set[int]:
                Membership.is_adult.is_(True), Place.parent_id == election.estate_id).distinct()))
 
 
-def check(election: Election, round_: ElectionRound, ballot: Marks, names: dict[int, str] | None = None) -> None:
-    """Refuse an online ballot the rules do not allow (too many names, a write-in who is a candidate...)."""
-    candidates = [c.user_id for c in nominations.printed(round_.id)]
+def check(election: Election, round_: ElectionRound, ballot: Marks, names: dict[int, str] | None = None,
+          printed: list[RoundCandidate] | None = None) -> None:
+    """Refuse an online ballot the rules do not allow (too many names, a write-in who is a candidate...).
+    `printed`: the round's printed candidates when the caller has them already."""
+    candidates = [c.user_id for c in (nominations.printed(round_.id) if printed is None else printed)]
     problem = rules.ballot_problem(ballot, round_.seats, candidates, eligible(election, set(ballot.write_ins)),
                                    round_.write_ins)
     if problem is not None:
@@ -111,12 +113,12 @@ def check(election: Election, round_: ElectionRound, ballot: Marks, names: dict[
 
 
 def cast(election: Election, round_: ElectionRound, line: RollLine, ballot: Marks, by: User,
-         now: datetime | None = None) -> str:
+         now: datetime | None = None, printed: list[RoundCandidate] | None = None) -> str:
     """Cast one roll line's ballot online (or by written proxy); returns the tracker, to be shown once."""
     now = now or utcnow()
     if not may_vote_now(election, round_, now):
         raise Refused(_l("Voting is not open."))
-    check(election, round_, ballot)
+    check(election, round_, ballot, printed=printed)
     tracker = polls.cast(services.poll_of(round_), line, Choice.FOR, by, now, marks=rules.encode(ballot))
     assert tracker is not None
     return tracker

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.orm import contains_eager
 
 from council.ballots.models import Poll, PollState
 from council.extensions import db
@@ -27,7 +28,8 @@ def meetings_panel(place: Place) -> Panel | None:
     latest = db.session.scalar(
         sa.select(Minutes).join(Meeting, Meeting.id == Minutes.meeting_id)
         .where(Meeting.place_id == place.id, Minutes.state == MinutesState.PUBLISHED, Meeting.kind != MeetingKind.PARTY)
-        .order_by(Meeting.starts_at.desc(), Minutes.revision.desc()).limit(1))
+        .order_by(Meeting.starts_at.desc(), Minutes.revision.desc()).limit(1)
+        .options(contains_eager(Minutes.meeting)))
     votes = list(db.session.scalars(  # elections show in their own panel
         sa.select(Poll).where(Poll.place_id == place.id, Poll.state == PollState.OPEN, Poll.subject_type != "election")
         .order_by(Poll.closes_at).limit(5)))

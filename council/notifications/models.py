@@ -4,8 +4,9 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, column_property, mapped_column
 
+from council.accounts.models import User
 from council.extensions import db
 from council.sqltypes import UTCDateTime, utcnow
 
@@ -25,3 +26,12 @@ class Notification(db.Model):
     actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+# The header's unread count comes with the person at the start of each request: council.accounts.services.load_user
+# loads the "per_request" group, so every signed-in page has one query fewer. Elsewhere it is read when used.
+User.unread_count = column_property(
+    sa.select(sa.func.count(Notification.id))
+    .where(Notification.user_id == User.id, Notification.read_at.is_(None))
+    .correlate_except(Notification).scalar_subquery(),
+    deferred=True, group="per_request")

@@ -32,6 +32,24 @@ def notify(user_ids: Iterable[int | None], verb: str, subject_type: str, subject
     return len(recipients)
 
 
+def notify_selected(recipients: sa.Select, verb: str, subject_type: str, subject_id: int, title: str = "",
+                    actor_id: int | None = None) -> int:
+    """notify() for the people a query selects (one column of user ids): a single INSERT … SELECT, so a
+    subject followed by hundreds costs one statement instead of fetching their ids and sending them back."""
+    if verb not in _SENTENCES:
+        raise ValueError(f"unknown notification verb {verb!r}")
+    chosen = recipients.subquery()
+    person = chosen.c[0]
+    rows = (sa.select(person, sa.literal(verb, sa.String), sa.literal(subject_type, sa.String),
+                      sa.literal(subject_id, sa.Integer), sa.literal(title[:200], sa.String),
+                      sa.literal(actor_id, sa.Integer), sa.literal(utcnow(), Notification.created_at.type))
+            .where(person.is_not(None)).distinct())
+    if actor_id is not None:
+        rows = rows.where(person != actor_id)
+    return db.session.execute(sa.insert(Notification).from_select(
+        ["user_id", "verb", "subject_type", "subject_id", "title", "actor_id", "created_at"], rows)).rowcount
+
+
 def unread_count(user_id: int) -> int:
     return db.session.scalar(sa.select(sa.func.count(Notification.id)).where(
         Notification.user_id == user_id, Notification.read_at.is_(None))) or 0

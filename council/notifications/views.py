@@ -41,7 +41,7 @@ def read_all():
 
 @bp.app_context_processor
 def unread():
-    """The unread count for the header: one query per page for a signed-in person."""
+    """The unread count for the header: loaded with the signed-in person (notifications.models)."""
     if current_user.is_authenticated:
-        return {"unread_count": services.unread_count(current_user.id)}
+        return {"unread_count": current_user.unread_count}
     return {"unread_count": 0}

@@ -63,8 +63,8 @@ def revoke(entry: RoleGrant, by: User) -> None:
     record(by, "role.revoked", entry.place_id, "role_grant", entry.id, target=entry.user, detail=entry.role.value)
 
 
-def grants_page(place: Place, page: int, per_page: int):
-    """Live roles held on this place, by role then person, one page."""
+def grants_page(place: Place, page: int, per_page: int, count: bool = True):
+    """Live roles held on this place, by role then person, one page (without `count`: no total, one query)."""
     query = (sa.select(RoleGrant).where(RoleGrant.place_id == place.id, RoleGrant.revoked_at.is_(None))
              .options(joinedload(RoleGrant.user)).order_by(RoleGrant.role, RoleGrant.id))
-    return db.paginate(query, page=page, per_page=per_page, error_out=False)
+    return db.paginate(query, page=page, per_page=per_page, error_out=False, count=count)

@@ -83,4 +83,4 @@ def team_panel(place):
     """Who holds a role on an estate or a building: the people to ask."""
     if place.kind not in (PlaceKind.ESTATE, PlaceKind.BUILDING):
         return None
-    return Panel("roles/_panel_team.html", {"team": services.grants_page(place, 1, 50)})
+    return Panel("roles/_panel_team.html", {"team": services.grants_page(place, 1, 50, count=False)})
