@@ -130,9 +130,10 @@ def show(meeting_id: int):
         meeting.state is not MeetingState.CANCELLED else ([], [])
     coming, not_coming, mine = services.answers(meeting, current_user)
     return render_template("meetings/show.html", meeting=meeting, agenda=services.agenda(meeting),
-                           organiser=organiser, concerns=concerns, proposals=proposals, item_form=ItemForm(),
+                           organiser=organiser, concerns=concerns, proposals=proposals,
+                           item_form=ItemForm() if organiser else None,  # the organisers' forms: theirs only
                            form=EmptyForm(), coming=coming, not_coming=not_coming, mine=mine,
-                           latest_minutes=minutes.latest(meeting), offer_form=OfferForm(),
+                           latest_minutes=minutes.latest(meeting), offer_form=OfferForm() if organiser else None,
                            kinds=services.KIND_LABELS, crumbs=ancestors(meeting.place) + [meeting.place])
 
 
