@@ -163,7 +163,9 @@ def _person_of(entry: RoleGrant | Membership) -> int | None:
 @sa.event.listens_for(SessionClass, "before_flush")
 def _standing_moves(session, _context, _instances) -> None:
     """A role granted or revoked, a membership asked for, approved or ended: the person's standing_version
-    moves on in the same transaction, so no process keeps serving what they held before."""
+    moves on in the same transaction, so no process keeps serving what they held before. This sees ORM
+    changes only: code that changes role_grants or memberships with a Core UPDATE or DELETE (none does today
+    in a way that changes standing) must move the version itself."""
     changed = {_person_of(obj) for obj in (*session.new, *session.deleted) if isinstance(obj, (RoleGrant, Membership))}
     changed |= {_person_of(obj) for obj in session.dirty
                 if isinstance(obj, (RoleGrant, Membership)) and session.is_modified(obj)}

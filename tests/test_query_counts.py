@@ -54,3 +54,25 @@ def test_queries_do_not_grow(app, world, login, username, template):
     with counting(app) as large:
         assert client.get(url).status_code == 200
     assert len(large) == len(small), (url, len(small), len(large))
+
+
+def test_the_concerns_panel_loads_the_owners_with_the_concerns(app, world, login):
+    """The building page's three most supported concerns each name their owner: read with the concerns, not
+    one query per owner (the guard above only caught this when ties happened to put owners on top)."""
+    client = login("resident")
+    add_concerns(app, world, 3, 0)
+    with app.app_context():
+        db.session.execute(sa.update(Concern).values(place_id=world.b1, owner_id=None))
+        db.session.commit()
+    url = f"/places/{world.b1}"
+    with counting(app) as without_owners:
+        assert client.get(url).status_code == 200
+    with app.app_context():
+        for index, concern_id in enumerate(db.session.scalars(sa.select(Concern.id).order_by(Concern.id))):
+            owner = person(f"owner{index}").id
+            db.session.execute(sa.update(Concern).where(Concern.id == concern_id).values(owner_id=owner))
+        db.session.commit()
+    with counting(app) as with_owners:
+        page = client.get(url).get_data(as_text=True)
+    assert all(f"owner{index}" in page for index in range(3))
+    assert len(with_owners) == len(without_owners)

@@ -32,7 +32,7 @@ def concerns_panel(place: Place) -> Panel | None:
         where = Concern.place_id == place.id
     where = sa.and_(where, Concern.status.in_(OPEN))
     rows = db.session.execute(sa.select(Concern, sa.func.count().over()).where(where)  # the count before LIMIT
-                              .options(joinedload(Concern.place))
+                              .options(joinedload(Concern.place), joinedload(Concern.owner))
                               .order_by(Concern.support_count.desc(), Concern.created_at).limit(3)).all()
     top, count = [concern for concern, _n in rows], (rows[0][1] if rows else 0)
     return Panel("concerns/_panel.html", {"open_count": count, "top": top,
