@@ -96,5 +96,5 @@ def _forget(session) -> None:
 
 
 @sa.event.listens_for(Session, "after_rollback")
-def _keep(session) -> None:
+def _forget_nothing(session) -> None:
     session.info.pop(_PENDING, None)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import sqlalchemy as sa
 from flask import abort, g
@@ -127,16 +128,17 @@ def load_standing(user_id: int, site_admin: bool = False) -> Standing:
     return Standing(roles=frozenset(held), member_places=frozenset(member_places), site_admin=site_admin)
 
 
-# What each process has read of people's standing, by (person, standing_version, site administrator): every
-# change to a person's roles or memberships moves their standing_version on (below), so an entry is never
-# stale, only unused; the store is bounded and starts afresh when full.
-_STANDINGS: dict[tuple[int, int, bool], Standing] = {}
-_STANDINGS_MAX = 50_000
+@lru_cache(maxsize=50_000)
+def _kept_standing(user_id: int, _standing_version: int, site_admin: bool) -> Standing:
+    """What this process has read of a person's standing, by (person, standing_version, site administrator):
+    every change to their roles or memberships moves standing_version on (below), so an entry is never stale,
+    only unused."""
+    return load_standing(user_id, site_admin)
 
 
 def forget_standings() -> None:
     """Drop what this process keeps (the tests do, between tests: their ids start again from 1)."""
-    _STANDINGS.clear()
+    _kept_standing.cache_clear()
 
 
 def current_standing() -> Standing:
@@ -144,14 +146,8 @@ def current_standing() -> Standing:
     if not current_user.is_authenticated:
         return ANONYMOUS
     if "standing" not in g:
-        key = (current_user.id, current_user.standing_version, bool(current_user.is_site_admin))
-        standing = _STANDINGS.get(key)
-        if standing is None:
-            standing = load_standing(current_user.id, current_user.is_site_admin)
-            if len(_STANDINGS) >= _STANDINGS_MAX:
-                _STANDINGS.clear()
-            _STANDINGS[key] = standing
-        g.standing = standing
+        g.standing = _kept_standing(current_user.id, current_user.standing_version,
+                                    bool(current_user.is_site_admin))
     return g.standing
 
 

@@ -19,11 +19,15 @@ def register(sentences: Mapping[str, object], subject_type: str, link: Callable[
     _LINKS[subject_type] = link
 
 
+def _known(verb: str) -> None:
+    if verb not in _SENTENCES:
+        raise ValueError(f"unknown notification verb {verb!r}")
+
+
 def notify(user_ids: Iterable[int | None], verb: str, subject_type: str, subject_id: int, title: str = "",
            actor_id: int | None = None) -> int:
     """Put a message in each person's inbox (never the actor's own); returns how many were sent."""
-    if verb not in _SENTENCES:
-        raise ValueError(f"unknown notification verb {verb!r}")
+    _known(verb)
     recipients = sorted({uid for uid in user_ids if uid is not None and uid != actor_id})
     if recipients:
         db.session.execute(sa.insert(Notification), [
@@ -36,8 +40,7 @@ def notify_selected(recipients: sa.Select, verb: str, subject_type: str, subject
                     actor_id: int | None = None) -> int:
     """notify() for the people a query selects (one column of user ids): a single INSERT … SELECT, so a
     subject followed by hundreds costs one statement instead of fetching their ids and sending them back."""
-    if verb not in _SENTENCES:
-        raise ValueError(f"unknown notification verb {verb!r}")
+    _known(verb)
     chosen = recipients.subquery()
     person = chosen.c[0]
     rows = (sa.select(person, sa.literal(verb, sa.String), sa.literal(subject_type, sa.String),
@@ -48,11 +51,6 @@ def notify_selected(recipients: sa.Select, verb: str, subject_type: str, subject
         rows = rows.where(person != actor_id)
     return db.session.execute(sa.insert(Notification).from_select(
         ["user_id", "verb", "subject_type", "subject_id", "title", "actor_id", "created_at"], rows)).rowcount
-
-
-def unread_count(user_id: int) -> int:
-    return db.session.scalar(sa.select(sa.func.count(Notification.id)).where(
-        Notification.user_id == user_id, Notification.read_at.is_(None))) or 0
 
 
 def inbox_page(user_id: int, page: int, per_page: int):

@@ -19,7 +19,7 @@ from council.notifications import services as inbox
 from council.permissions import Action, Standing, allowed
 from council.proposals.models import CommentReport, Follow, Proposal, ProposalComment
 from council.proposals.rules import ProposalState, may_edit
-from council.proposals.services import is_following, may_view
+from council.proposals.services import following, is_following, may_view
 from council.sqltypes import utcnow
 
 MAX_BODY = 4000
@@ -102,8 +102,7 @@ def add_comment(proposal: Proposal, by: User, standing: Standing, body: str, par
     db.session.execute(sa.update(Proposal).where(Proposal.id == proposal.id)
                        .values(comment_count=Proposal.comment_count + 1))
     db.session.flush()
-    inbox.notify_selected(sa.select(Follow.user_id).where(Follow.proposal_id == proposal.id), "proposal.commented",
-                          "proposal", proposal.id, proposal.title, by.id)
+    inbox.notify_selected(following(proposal), "proposal.commented", "proposal", proposal.id, proposal.title, by.id)
     if not is_following(proposal, by):
         db.session.add(Follow(proposal_id=proposal.id, user_id=by.id))
         db.session.flush()

@@ -20,7 +20,7 @@ from council.extensions import db
 from council.notifications import services as inbox
 from council.proposals.models import Proposal
 from council.proposals.rules import Category, ProposalState, Step
-from council.proposals.services import followers, move, scope_of
+from council.proposals.services import followers, following, move, scope_of
 
 register_verbs({
     "proposal.put_on_agenda": _l("put it on the agenda"),
@@ -77,7 +77,7 @@ def _closed(poll: Poll) -> None:
     if proposal is None or proposal.state is not ProposalState.VOTING:
         return
     move(proposal, Step.PASS if poll.passed else Step.REJECT, None, tell=False)
-    inbox.notify(followers(proposal), "proposal.result", "proposal", proposal.id, proposal.title)
+    inbox.notify_selected(following(proposal), "proposal.result", "proposal", proposal.id, proposal.title)
 
 
 polls.register_subject("proposal", lambda proposal_id: url_for("proposals.show", proposal_id=proposal_id), _closed)
