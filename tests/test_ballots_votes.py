@@ -501,3 +501,16 @@ def test_vote_and_roll_pages_take_a_fixed_number_of_queries(app, world, lift, lo
         db.session.commit()
     after = [queries(f"/votes/{poll_id}"), queries(f"/votes/{poll_id}/roll"), queries(f"/votes/{poll_id}/proxies")]
     assert after == before
+
+
+def test_a_ballot_is_cast_in_a_fixed_number_of_statements(app, world, lift, login):
+    """A Friday vote's peak is a whole estate casting within minutes: a cast runs no more statements than
+    bench/profile.py counts on the district (9: the receipt is made before the commit, nothing is read again)."""
+    poll_id = _open(app, lift["proposal"], Rule.SIMPLE_MAJORITY, Basis.HOUSEHOLDS, secret=True)
+    client = login("resident")
+    with app.app_context():
+        line_id = _line(poll_id, world.h11).id
+    with counting(app) as statements:
+        response = client.post(f"/votes/{poll_id}/lines/{line_id}/cast", data={"choice": "for"})
+    assert response.status_code == 200 and 'class="tracker"' in response.get_data(as_text=True)
+    assert len(statements) <= 9, statements

@@ -333,3 +333,24 @@ def test_nominations_show_the_slate_after_publication(app, world, login):
         election_id = setup.election.id
     page = login("voter13").get(f"/elections/{election_id}/nominations").text
     assert "Waiting for the nominee to accept" in page and "Join this nomination" not in page  # closed now
+
+
+def test_a_ballot_is_cast_in_a_fixed_number_of_statements(app, world, login):
+    """The peak of an election is hundreds of casts a minute: with 30 printed candidates and 40 voters a cast
+    runs no more statements than bench/profile.py counts on the district (11, the voter's standing included,
+    which a real voter's ballot page has already read), and every voter's cast the same."""
+    with app.app_context():
+        setup = _call(world, VOTING, voters=40)
+        candidates = [c.id for c in slate(setup, 30)]
+        casting = [(_line_id(setup, person), person.username) for person in setup.voters[-2:]]
+        db.session.commit()
+        election_id = setup.election.id
+    counts = []
+    for line, username in casting:
+        client = login(username)
+        with counting_queries(app) as statements:
+            cast = client.post(f"/elections/{election_id}/rounds/1/ballot",
+                               data={"line_id": line, **{f"mark-{c}": "+" for c in candidates[:7]}})
+        assert cast.status_code == 200 and 'class="tracker"' in cast.text
+        counts.append(len(statements))
+    assert counts[0] == counts[1] <= 11, counts
