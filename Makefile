@@ -42,8 +42,17 @@ chromium:
 	fi
 
 # SQLite always; PostgreSQL too when TEST_DATABASE_URL is set (.ci/run sets it). The browser tests run on SQLite only.
+# The page tests run once more with members' pages kept (council/pagecache.py), as a server with Redis keeps them:
+# any change a test makes that a kept page would not show fails them.
+KEPT_PAGE_TESTS := tests/test_members_pages.py tests/test_proposals_flow.py tests/test_proposals_discussion.py \
+	tests/test_territory_pages.py tests/test_concerns_flow.py tests/test_concerns_ledger.py tests/test_meetings.py \
+	tests/test_membership.py tests/test_roles.py tests/test_elections_flow.py tests/test_elections_pages.py \
+	tests/test_owners_register.py tests/test_routes_matrix.py tests/test_standing_cache.py
+
 test: install translations chromium
 	$(BIN)/python -m pytest -n 2 --dist loadfile
+	@echo "== the page tests again, with members' pages kept"
+	COUNCIL_TEST_KEEP_PAGES=1 $(BIN)/python -m pytest -n 2 --dist loadfile -q $(KEPT_PAGE_TESTS)
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 		echo "== again on PostgreSQL ($$TEST_DATABASE_URL)"; \
 		COUNCIL_TEST_DB=postgresql $(BIN)/python -m pytest -n 2 --dist loadfile; \

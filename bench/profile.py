@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import sqlalchemy as sa  # noqa: E402
 
 from bench import checks, sessions, targets  # noqa: E402
-from bench.run import bench_app  # noqa: E402
+from bench.run import bench_app, shared_cache  # noqa: E402
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/council_bench"
 ENVIRON = {"REMOTE_ADDR": sessions.CLIENT_ADDRESS}
@@ -93,11 +93,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default="", help="the scenarios whose name has this text")
     parser.add_argument("--requests", type=int, default=40, help="per scenario (writes: as many voters)")
     parser.add_argument("--profile", action="store_true", help="print a pyinstrument profile per scenario")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/14",
+                        help="the cache shared as deployed (emptied first); '' to keep nothing for members")
     opts = parser.parse_args(argv)
 
     from council.extensions import db
 
-    app = bench_app(opts.url, "profile-" + "x" * 32)
+    app = bench_app(opts.url, "profile-" + "x" * 32, shared_cache(opts.redis))
     with app.app_context():
         found = targets.discover()
         statements = Statements(db.engine)

@@ -12,7 +12,8 @@ bare INSERT + COMMIT on the same database. Results: bench/results/<date>-<db>.js
 Options come from the command line or the environment (the Makefile passes the environment):
 BENCH_DB=sqlite|postgresql|both, BENCH_ESTATES (PostgreSQL, default the full district), BENCH_SQLITE_ESTATES,
 BENCH_SEED, BENCH_HOUSEHOLDS, BENCH_SECONDS, BENCH_WARMUP, BENCH_ONLY (scenario names containing this text),
-BENCH_RESEED=1 (seed again even when the stamp matches), BENCH_COUNTS=1 (also bench/counts.py's two counts).
+BENCH_RESEED=1 (seed again even when the stamp matches), BENCH_COUNTS=1 (also bench/counts.py's two counts),
+BENCH_REDIS (the cache the app's processes share, as deployed: docs/deploy.md).
 """
 from __future__ import annotations
 
@@ -67,20 +68,42 @@ def options(argv: list[str] | None) -> argparse.Namespace:
                         help="also time the two big counts in process (bench/counts.py) on a scratch database")
     parser.add_argument("--reseed", action="store_true", default=_flag("BENCH_RESEED"),
                         help="seed again even when the database's stamp matches (e.g. after its votes closed)")
+    parser.add_argument("--redis", default=_env("BENCH_REDIS", "redis://127.0.0.1:6379/14"),
+                        help="the Redis database the app's processes share as their cache (docs/deploy.md), "
+                             "emptied at the start of each database's run; '' for none")
     parser.add_argument("--results", type=Path, default=RESULTS)
     return parser.parse_args(argv)
 
 
-def bench_app(url: str, secret: str):
-    """The app in the harness process, on the benchmark database, holding the servers' SECRET_KEY."""
+def bench_app(url: str, secret: str, redis_url: str = ""):
+    """The app in the harness process, on the benchmark database, holding the servers' SECRET_KEY and sharing
+    their cache (so the writes it undoes move the versions of the pages the servers keep)."""
     from council import create_app
     from council.config import Config
 
     class BenchConfig(Config):
         SQLALCHEMY_DATABASE_URI = url
         SECRET_KEY = secret
+        CACHE_REDIS_URL = redis_url
+        CACHE_TYPE = "RedisCache" if redis_url else "SimpleCache"
+        CACHE_SIGNED_IN_PAGES = bool(redis_url)
 
     return create_app(BenchConfig)
+
+
+def shared_cache(redis_url: str, log=print) -> str:
+    """The Redis database the app's processes share, emptied (pages kept from another run or another data
+    set must not be sent); "" when there is none to use."""
+    if not redis_url:
+        return ""
+    try:
+        import redis
+
+        redis.Redis.from_url(redis_url, socket_connect_timeout=2).flushdb()
+    except Exception as error:  # noqa: BLE001 (any failure: run without, and say so)
+        log(f"   ! no Redis at {redis_url} ({error}): each process keeps public pages, members' pages are not kept")
+        return ""
+    return redis_url
 
 
 def _row_from(name: str, group: str, measured: wrkrun.Measured, **extra) -> Row:
@@ -94,7 +117,8 @@ class Bench:
     def __init__(self, kind: str, url: str, opts: argparse.Namespace, log=print):
         self.kind, self.url, self.opts, self.log = kind, url, opts, log
         self.secret = secrets.token_hex(32)
-        self.app = bench_app(url, self.secret)
+        self.redis = shared_cache(opts.redis, log)
+        self.app = bench_app(url, self.secret, self.redis)
         self.run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         self.folder = DATA / "run" / kind
         self.rows: list[Row] = []
@@ -117,7 +141,8 @@ class Bench:
         with self.app.app_context():
             cookies = sessions.mint(self.app, readers)
             db.session.remove()
-        env = {"DATABASE_URL": self.url, "SECRET_KEY": self.secret, "RATELIMIT_STORAGE_URI": "memory://"}
+        env = {"DATABASE_URL": self.url, "SECRET_KEY": self.secret, "RATELIMIT_STORAGE_URI": "memory://",
+               "CACHE_REDIS_URL": self.redis, "CACHE_SIGNED_IN_PAGES": "1" if self.redis else "0"}
         app_server = server.start("app:app", env, self.folder / "gunicorn-app.log", workers=self.opts.workers)
         try:
             for read in targets.reads:
@@ -260,7 +285,8 @@ def run_one(kind: str, opts: argparse.Namespace, log=print) -> tuple[Path, list[
         "date": datetime.now(UTC).isoformat(timespec="seconds"), "db": kind, "database": seeding.safe(url),
         "seeding": seeded, "settings": {"seconds": opts.seconds, "warmup": opts.warmup, "connections": opts.connections,
                                         "gunicorn_workers": opts.workers, "worker_class": "sync",
-                                        "wrk_threads": opts.threads},
+                                        "wrk_threads": opts.threads,
+                                        "cache": bench.redis or "each process"},
         "machine": {"cpus": os.cpu_count(), "load_before": [round(x, 2) for x in load],
                     "python": platform.python_version(), "platform": platform.platform()},
         "targets": targets.summary(),

@@ -25,6 +25,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy.engine import URL
 
+from council import versions
 from council.ballots.models import Poll, PollState, RollLine
 from council.extensions import db
 from council.sqltypes import utcnow
@@ -293,6 +294,7 @@ def restore_command(path: Path, yes: bool) -> None:
         counts = _live_counts(conn)
         version = (conn.scalar(sa.text("SELECT version_num FROM alembic_version"))
                    if "alembic_version" in counts else None)
+    versions.move_everything()  # every kept page was built from the data just replaced
     click.echo(f"Restored {path} into the configured {'PostgreSQL' if postgres else 'SQLite'} database.")
     _echo_counts(counts)
     if postgres and (left := sorted(set(counts) - tables - {"alembic_version"})):

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask.cli import AppGroup
 from sqlalchemy.exc import IntegrityError
 
-from council import scale
+from council import scale, versions
 from council.accounts.models import User
 from council.accounts.passwords import password_problem
 from council.accounts.services import PASSWORD_MIN, USERNAME_RE, normalise_username
@@ -70,6 +70,7 @@ def seed_scale_command(estates: int, seed: int, households: int | None, fingerpr
     click.echo("Updating the planner's statistics (ANALYZE)...", err=True)
     db.session.execute(sa.text("ANALYZE"))
     db.session.commit()
+    versions.move_everything()  # written past the session: no kept page may outlive the old data
     click.echo(summary.describe())
 
 

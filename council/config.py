@@ -37,6 +37,9 @@ class Config:
     CACHE_DEFAULT_TIMEOUT = int(os.environ.get("CACHE_DEFAULT_TIMEOUT", 600))
     CACHE_KEY_PREFIX = "council:"
     CACHE_THRESHOLD = 2000  # SimpleCache: pages kept per process
+    # Members' pages (an estate's proposals...) kept too, under the versions of their places' data
+    # (council/versions.py): only where every process shares the store, so on by default with Redis.
+    CACHE_SIGNED_IN_PAGES = os.environ.get("CACHE_SIGNED_IN_PAGES", "1" if CACHE_REDIS_URL else "0") == "1"
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
@@ -56,4 +59,5 @@ class TestConfig(Config):
     RATELIMIT_STORAGE_URI = "memory://"
     CACHE_TYPE = "NullCache"  # one app serves the whole suite: tests of the cache give it a SimpleCache
     CACHE_NO_NULL_WARNING = True
+    CACHE_SIGNED_IN_PAGES = False  # the tests of kept members' pages turn it on, with a SimpleCache
     SERVER_NAME = "localhost"

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -11,6 +11,8 @@ from flask import current_app, g, has_app_context, has_request_context, request,
 from flask_babel import format_date, format_datetime, format_decimal, format_time, get_timezone, get_translations
 from flask_babel import get_locale as babel_locale
 from flask_login import current_user
+
+from council.versions import good_until
 
 LANGUAGE_NAMES = {"zh_Hans": "简体中文", "zh_Hant": "繁體中文", "en": "English"}
 
@@ -71,9 +73,13 @@ def fmt_date(value, style: str = "medium") -> str:
 
 
 def local_today() -> date:
-    """Today's date where the estates are (the default time zone, Asia/Shanghai): deadlines are days there."""
-    zone = current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai") if current_app else "Asia/Shanghai"
-    return datetime.now(ZoneInfo(zone)).date()
+    """Today's date where the estates are (the default time zone, Asia/Shanghai): deadlines are days there.
+    A page kept for members that asks (an overdue mark) is good until midnight there."""
+    zone = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai") if current_app
+                    else "Asia/Shanghai")
+    today = datetime.now(zone).date()
+    good_until(datetime.combine(today + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC))
+    return today
 
 
 def at_local(day: date, moment: time) -> datetime:

@@ -19,20 +19,29 @@ What makes this safe:
 """
 from __future__ import annotations
 
+import hashlib
 import logging
+import math
 from collections.abc import Iterable
 
 import sqlalchemy as sa
-from flask import current_app, request, session
+from flask import current_app, g, render_template, request, session
+from flask_babel import get_timezone
 from flask_login import current_user
 from flask_sqlalchemy.session import Session
 from flask_wtf.csrf import generate_csrf
 
 from council.extensions import cache, db
 from council.i18n import current_locale_code
+from council.permissions import current_standing
+from council.sqltypes import utcnow
+from council.versions import stamp
 
 log = logging.getLogger(__name__)
 TOKEN_MARK = "@@council-csrf-token@@"
+# Where a kept members' page has the signed-in person's own links (name, sign-out, inbox count, staff menu).
+ACCOUNT_MARK = "<!--@@council-account@@-->"
+MENU_MARK = "<!--@@council-menu@@-->"
 _PENDING = "council.pagecache.forget"
 
 
@@ -98,3 +107,72 @@ def _forget(session) -> None:
 @sa.event.listens_for(Session, "after_rollback")
 def _forget_nothing(session) -> None:
     session.info.pop(_PENDING, None)
+
+
+# ---- pages members share ----------------------------------------------------------------------------
+
+def _lifetime() -> int | None:
+    """Seconds the page just rendered may be kept: CACHE_DEFAULT_TIMEOUT, or less (None: not at all)."""
+    timeout = current_app.config["CACHE_DEFAULT_TIMEOUT"]
+    until = g.pop("council_good_until", None)
+    if until is None:
+        return timeout
+    seconds = math.floor((until - utcnow()).total_seconds())
+    return min(timeout, seconds) if seconds > 0 else None
+
+
+class MembersPage:
+    """A signed-in page that every member who may see it, in the same `variant`, sees alike but for their own
+    links in the header: kept under the versions of the places it is built from (council/versions.py).
+
+    The view checks the person may see it, creates this (reading the versions) before loading what the page
+    shows, then names in `variant` everything about the person the page shows besides their standing (roles
+    and homes: always in the key, as what they may do follows from it), such as whether it lists something
+    of their own, and every value it shows of what was loaded before the versions (the place's name...): the
+    data read after them is what the versions vouch for. The path with its query, the language and the time
+    zone are in the key too. Only with CACHE_SIGNED_IN_PAGES (a store all processes
+    share), on GET, with no message waiting to be flashed.
+    """
+
+    def __init__(self, name: str, place_ids):
+        self.name, self.stamp = name, None
+        if not (current_app.config.get("CACHE_SIGNED_IN_PAGES") and request.method == "GET"
+                and not session.get("_flashes") and current_user.is_authenticated):
+            return
+        try:
+            self.stamp = stamp(place_ids)
+        except Exception:
+            log.warning("page cache unreachable: rendering %s", name, exc_info=True)
+
+    def serve(self, variant: tuple, render) -> str:
+        """The kept page for `variant`, with this person's own links and token put in; else `render()`, kept.
+        Work `variant` out after the versions were read (after creating this), or a change in between could
+        be kept under the wrong variant (someone's draft listed for everyone)."""
+        if self.stamp is None:
+            return render()
+        said = hashlib.blake2b(repr((request.full_path, current_standing().key, variant)).encode(),
+                               digest_size=12).hexdigest()
+        key = ":".join(["members", self.name, said, self.stamp, current_locale_code(), str(get_timezone())])
+        try:
+            html = cache.get(key)
+        except Exception:
+            log.warning("page cache unreachable", exc_info=True)
+            return render()
+        if html is None:
+            g.council_keeping, g.council_good_until = True, None
+            try:
+                html = render()
+            finally:
+                g.council_keeping = False
+            token, lifetime = _token(), _lifetime()
+            try:
+                if lifetime is not None:
+                    cache.set(key, html.replace(token, TOKEN_MARK) if token else html, timeout=lifetime)
+            except Exception:
+                log.warning("page cache unreachable: page not kept", exc_info=True)
+        else:
+            token = _token()
+            if token:
+                html = html.replace(TOKEN_MARK, token)
+        account, menu = render_template("_personal.html").split(MENU_MARK)
+        return html.replace(ACCOUNT_MARK, account, 1).replace(MENU_MARK, menu, 1)

@@ -82,6 +82,12 @@ class Standing:
     def is_staff(self) -> bool:
         return self.site_admin or bool(self.roles)
 
+    @property
+    def key(self) -> tuple:
+        """The same for two people who hold the same: what a page kept for members is kept per (pagecache)."""
+        return (self.site_admin, tuple(sorted((role.value, place_id) for role, place_id in self.roles)),
+                tuple(sorted(self.member_places)))
+
 
 ANONYMOUS = Standing()
 

@@ -11,7 +11,7 @@ from sqlalchemy.engine import make_url
 
 from council import create_app
 from council.config import TestConfig
-from council.extensions import db
+from council.extensions import cache, db
 from council.permissions import forget_standings
 from tests import factories
 
@@ -49,10 +49,20 @@ class EnglishClient(FlaskClient):
         self.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
 
 
+# COUNCIL_TEST_KEEP_PAGES=1 runs the suite with members' pages kept (council/pagecache.py) in memory, as a
+# server with Redis keeps them: every test that reads a page after a change then also checks that the change
+# moved the versions the kept page was under (make test runs the page tests so too).
+KEEP_PAGES = os.environ.get("COUNCIL_TEST_KEEP_PAGES") == "1"
+
+
 @pytest.fixture(scope="session")
 def app(database_uri):
     class Config(TestConfig):
         SQLALCHEMY_DATABASE_URI = database_uri
+        if KEEP_PAGES:
+            CACHE_TYPE = "SimpleCache"
+            CACHE_THRESHOLD = 100_000
+            CACHE_SIGNED_IN_PAGES = True
 
     application = create_app(Config)
     application.test_client_class = EnglishClient
@@ -81,6 +91,9 @@ def _fresh_tables(request):
     if "app" in request.fixturenames:
         empty_tables(request.getfixturevalue("app"))
         forget_standings()  # ids start again from 1: a kept standing must not outlive its person
+        if KEEP_PAGES:
+            with request.getfixturevalue("app").app_context():
+                cache.clear()  # nor a kept page or version its place
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ from council.concerns.rules import LEVEL_ORDER
 from council.csvfiles import spreadsheet_safe
 from council.extensions import db
 from council.i18n import local_today
+from council.pagecache import MembersPage
 from council.permissions import Action, can, current_standing, require
 from council.sqltypes import utcnow
 from council.territory.models import PlaceKind
@@ -128,8 +129,16 @@ def _ledger_filters(place_id: int):
 @bp.get("/places/<int:place_id>/ledger")
 @login_required
 def ledger(place_id: int):
-    """The estate's ledger for its staff: every concern, filtered, one page at a time."""
-    estate, form = _ledger_filters(place_id)
+    """The estate's ledger for its staff: every concern, filtered, one page at a time (kept for its staff)."""
+    estate = get_place_or_404(place_id, PlaceKind.ESTATE)
+    require(Action.CONCERN_HANDLE, estate)
+    kept = MembersPage("concerns.ledger", estate.lineage_ids)
+    return kept.serve((estate.name,), lambda: _ledger_page(estate))
+
+
+def _ledger_page(estate) -> str:
+    form = LedgerFilterForm(estate, queries.buildings_of(estate), formdata=request.args)
+    form.validate()
     page = queries.ledger_page(estate, form.filters(), request.args.get("page", 1, type=int),
                                current_app.config["PER_PAGE"])
     return render_template("concerns/ledger.html", place=estate, form=form, args=form.args(), page=page,

@@ -111,6 +111,15 @@ def phase(now: datetime, schedule: Schedule, round_opens_at: datetime, round_clo
     return Phase.COUNTING
 
 
+def phase_ends(now: datetime, schedule: Schedule, round_opens_at: datetime,
+               round_closes_at: datetime) -> datetime | None:
+    """When `phase` (same inputs) may next give something else without anything being written: the first of
+    the dates still ahead (a page showing the phase is good until then); None when none is."""
+    ahead = [moment for moment in (schedule.roll_until, schedule.nominations_until, round_opens_at, round_closes_at)
+             if moment is not None and moment > now]
+    return min(ahead, default=None)
+
+
 # ---- nominations and officials ---------------------------------------------------------------------
 
 def nomination_stands(self_nominated: bool, nominators: int, needed: int, accepted: bool,

@@ -132,6 +132,18 @@ def phase(election: Election, now: datetime | None = None) -> Phase:
                        last.counted_at is not None, election.finished_at is not None)
 
 
+def phase_ends(election: Election, now: datetime | None = None) -> datetime | None:
+    """When the election's phase (or whether it is still "current", 30 days after it finished) may change
+    with time alone."""
+    now = now or utcnow()
+    if election.finished_at is not None:
+        return election.finished_at + timedelta(days=30)
+    last = latest_round(election)
+    poll = poll_of(last)
+    first = poll if last.number == 1 else poll_of(get_round_or_404(election, 1))
+    return rules.phase_ends(now, schedule_of(election, first), poll.opened_at, poll.closes_at)
+
+
 def phases(elections: list[Election], now: datetime | None = None) -> dict[int, Phase]:
     """`phase` of each election of a list, in two queries (all their rounds, then those rounds' polls)
     rather than two to four per election."""

@@ -47,6 +47,7 @@ from council.sqltypes import utcnow
 from council.territory.models import Place, PlaceKind
 from council.territory.panels import Panel, register_panel
 from council.territory.services import ancestors, get_place_or_404
+from council.versions import good_until
 
 EXPIRED = _l("The form has expired. Please try again.")
 
@@ -452,5 +453,7 @@ def election_panel(place: Place) -> Panel | None:
     may_call = services.may_call(place, current_user)
     if election is None and not may_call:
         return None
+    if election is not None:
+        good_until(services.phase_ends(election))
     return Panel("elections/_panel.html", {"place": place, "election": election, "may_call": may_call,
                                            "phase": services.phase(election) if election else None})

@@ -14,6 +14,7 @@ from council.permissions import Action, can
 from council.sqltypes import utcnow
 from council.territory.models import Place, PlaceKind
 from council.territory.panels import Panel, register_panel
+from council.versions import good_until
 
 
 @register_panel(order=5)
@@ -30,6 +31,7 @@ def meetings_panel(place: Place) -> Panel | None:
         .where(Meeting.place_id == place.id, Minutes.state == MinutesState.PUBLISHED, Meeting.kind != MeetingKind.PARTY)
         .order_by(Meeting.starts_at.desc(), Minutes.revision.desc()).limit(1)
         .options(contains_eager(Minutes.meeting)))
+    good_until(upcoming.starts_at if upcoming else None)  # then the meeting after it is the next one
     votes = list(db.session.scalars(  # elections show in their own panel
         sa.select(Poll).where(Poll.place_id == place.id, Poll.state == PollState.OPEN, Poll.subject_type != "election")
         .order_by(Poll.closes_at).limit(5)))

@@ -132,6 +132,17 @@ def visible_clause(user: User):
     return sa.or_(Proposal.published_at.is_not(None), Proposal.author_id == user.id)
 
 
+_UNPUBLISHED = (sa.select(Proposal.id).where(Proposal.estate_id == sa.bindparam("estate"),
+                                              Proposal.author_id == sa.bindparam("user"),
+                                              Proposal.published_at.is_(None)).limit(1))
+
+
+def has_unpublished(estate: Place, user: User) -> bool:
+    """Has this person drafts (or proposals withdrawn unpublished) in the estate? Only they see them listed.
+    (Asked on every list page: the statement is built once.)"""
+    return db.session.scalar(_UNPUBLISHED, {"estate": estate.id, "user": user.id}) is not None
+
+
 def threshold_of(estate_id: int) -> int:
     value = db.session.scalar(sa.select(ProposalSettings.cosign_threshold)
                               .where(ProposalSettings.estate_id == estate_id))

@@ -14,6 +14,7 @@ from council.ballots.rules import Rule
 from council.extensions import db
 from council.forms import EmptyForm, button_action, commit_or_flash, saving
 from council.i18n import at_local, local_today
+from council.pagecache import MembersPage
 from council.permissions import Action, can, current_standing, require
 from council.proposals import bp, discussion, panel, services, stages  # noqa: F401  (panel registers itself)
 from council.proposals.forms import (
@@ -341,6 +342,14 @@ def listing(place_id: int):
     """The estate's proposals the reader may see, by state and category; newest, most co-signed, most discussed."""
     estate = _estate_or_404(place_id)
     require(Action.PLACE_VIEW, estate)
+    may_write = services.may_write(current_standing(), estate)
+    # Members who hold the same share the page, but for drafts of their own it lists.
+    kept = MembersPage("proposals.listing", estate.lineage_ids)
+    return kept.serve((estate.name, services.has_unpublished(estate, current_user) and current_user.id),
+                      lambda: _listing(estate, may_write))
+
+
+def _listing(estate, may_write: bool) -> str:
     filters = FilterForm(request.args)
     filters.validate()
     state, category = filters.value("state"), filters.value("category")
@@ -349,8 +358,7 @@ def listing(place_id: int):
         state=ProposalState(state) if state else None, category=Category(category) if category else None,
         sort=filters.value("sort") or "newest", words=filters.value("q") or "")
     return render_template("proposals/list.html", estate=estate, page=page, filters=filters,
-                           threshold=services.threshold_of(estate.id),
-                           may_write=services.may_write(current_standing(), estate),
+                           threshold=services.threshold_of(estate.id), may_write=may_write,
                            crumbs=ancestors(estate) + [estate])
 
 

@@ -4,6 +4,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from council.forms import saving
+from council.pagecache import MembersPage
 from council.permissions import Action, can, require
 from council.territory import bp, services
 from council.territory.forms import HouseholdForm, PlaceForm
@@ -20,6 +21,12 @@ def _page() -> int:
 def place(place_id: int):
     place = services.get_place_or_404(place_id)
     require(Action.PLACE_VIEW, place)
+    # Kept for members who hold the same here (the panels and links follow what they may do).
+    kept = MembersPage("territory.place", place.lineage_ids)
+    return kept.serve((place.name, place.address, place.kind.value), lambda: _place_page(place))
+
+
+def _place_page(place) -> str:
     per_page = current_app.config["PER_PAGE"]
     children = services.children_page(place, _page(), per_page * 3) if place.kind is not PlaceKind.BUILDING else None
     households, units, unit = None, [], None

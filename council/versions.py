@@ -1,0 +1,214 @@
+"""Versions of places' data: a kept page built from a place's data is good until one of the versions it was
+built at moves on.
+
+Every place has two versions (random tokens in `council.extensions.cache`, shared by every app process through
+Redis): `place:<id>`, for anything in or beneath it, and `at:<id>`, for what belongs to the place itself; the
+district as a whole has one too (`EVERYTHING`). A transaction that changes a row belonging to a place moves on,
+*after it commits*, that place's two versions and the `place:` version of each place above it (a new comment on
+a proposal moves its estate's, grid's, community's and street's); a change this module cannot place moves
+`EVERYTHING`. A page of a place is kept under its `place:` version and the `at:` versions of the places above
+it (their names in the breadcrumbs, their staff): a change in the estate next door moves neither.
+A page kept under the versions it read before reading its data is therefore never sent after a change to that
+data: a reader who got the old version read its data before the new version was set, and nobody asks for the old
+version again (council/pagecache.py).
+
+How a row is placed: by its table's foreign keys, followed to `places` (a proposal by its estate, a comment by
+its proposal, a ballot by its poll, a household by its building...). Rows no kept page shows (a person's inbox,
+the audit chain, claim codes; a person's own record, whose name on kept pages may lag CACHE_DEFAULT_TIMEOUT) move
+nothing. Statements run without the ORM (`session.execute(sa.update(...))`) cannot be placed row by row: they move
+`EVERYTHING`, unless the caller has placed them with `touch(...)` and marked them `execution_options(**PLACED)`.
+Statements run on a bare connection, outside the session (bulk seeding, restoring a backup), must call
+`move_everything()` themselves.
+"""
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Sequence
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask import current_app, g, has_app_context, has_request_context
+from flask_sqlalchemy.session import Session
+
+from council.extensions import cache, db
+
+log = logging.getLogger(__name__)
+
+EVERYTHING = "all"
+PLACED = {"council_placed": True}
+_CHANGED = "council.versions.changed"
+# Rows that no kept page shows: changing them moves no version.
+UNSHOWN = frozenset({"notifications", "audit_log", "audit_head", "claim_codes", "users", "bench_stamp",
+                     "bench_ceiling", "alembic_version"})
+
+
+def key(scope) -> str:
+    return f"ver:{scope}"
+
+
+# ---- reading ---------------------------------------------------------------------------------------
+
+def stamp(lineage: Sequence[int]) -> str:
+    """The versions a page of the last place of `lineage` (ids from the top down) is good for, read now, as
+    one string for a cache key: everything's, the place's (anything in or beneath it), and, for each place
+    above it, what is attached to that place itself (its name, its staff, its meetings), not what is beside.
+    A version nobody has set yet (or that the store lost) is set here: pages kept under it are built after."""
+    *above, place_id = lineage
+    scopes = [EVERYTHING, f"place:{place_id}", *(f"at:{pid}" for pid in above)]
+    keys = [key(s) for s in scopes]
+    found = list(cache.get_many(*keys))
+    missing = {k: secrets.token_hex(6) for k, value in zip(keys, found, strict=True) if value is None}
+    if missing:
+        cache.set_many(missing, timeout=0)
+        found = [value if value is not None else missing[k] for k, value in zip(keys, found, strict=True)]
+    return ".".join(found)
+
+
+def good_until(moment: datetime | None) -> None:
+    """What is being rendered for keeping changes by itself at `moment`, with nothing written (the next meeting
+    starts, a phase of an election ends, a deadline passes at midnight): the kept page is not sent after it."""
+    if moment is not None and has_request_context() and g.get("council_keeping"):
+        earlier = g.get("council_good_until")
+        g.council_good_until = moment if earlier is None or moment < earlier else earlier
+
+
+# ---- writing ---------------------------------------------------------------------------------------
+
+def _enabled() -> bool:
+    return has_app_context() and bool(current_app.config.get("CACHE_SIGNED_IN_PAGES"))
+
+
+def touch(*place_ids: int | None) -> None:
+    """Move these places' versions (and their ancestors') when the current transaction commits."""
+    if not _enabled():
+        return
+    changed = db.session.info.setdefault(_CHANGED, set())
+    for place_id in place_ids:
+        if place_id is not None:
+            changed.update(_lineage(db.session, place_id) or {EVERYTHING})
+
+
+def move_everything() -> None:
+    """Every kept page is out of date now (after a bulk change outside the session: seeding, a restore)."""
+    _move({EVERYTHING})
+
+
+def _lineage(session, place_id: int) -> set[str] | None:
+    from council.territory.models import Place
+
+    with session.no_autoflush:
+        place = session.get(Place, place_id)
+    if place is None:
+        return None
+    return {f"at:{place_id}", *(f"place:{pid}" for pid in (place.lineage_ids or (place_id,)))}
+
+
+def _target_of(column: sa.Column) -> sa.Table:
+    return next(iter(column.foreign_keys)).column.table
+
+
+def _route(table: sa.Table) -> tuple[list[sa.Column], list[sa.Column]]:
+    """The foreign keys that lead this table's rows to a place: those to `places`, and those to other tables
+    that themselves lead to a place (never to people, `users`, nor to the table itself)."""
+    direct = [c for c in table.columns if c.foreign_keys and _target_of(c).name == "places"]
+    onward = [c for c in table.columns if c.foreign_keys
+              and _target_of(c).name not in ("places", "users", table.name)]
+    return direct, onward
+
+
+def _mapper_for(table: sa.Table):
+    for mapper in db.Model.registry.mappers:
+        if mapper.local_table is table:
+            return mapper
+    return None
+
+
+def places_of(session, obj, depth: int = 0) -> set[str] | None:
+    """The version scopes a change to `obj` moves: its place's lineage; empty for unshown rows; None when it
+    cannot be placed (then everything moves)."""
+    from council.territory.models import Place
+
+    mapper = sa.inspect(obj).mapper
+    table = mapper.local_table
+    if table.name in UNSHOWN:
+        return set()
+    if isinstance(obj, Place):  # itself (a new one: beneath its parent), and beneath a parent it left
+        scopes = set()
+        for pid in (obj.id, obj.parent_id, *_old_values(obj, "parent_id")):
+            if pid is not None:
+                found = _lineage(session, pid) or set()
+                scopes |= found if pid == obj.id else {s for s in found if s.startswith("place:")}
+        return scopes or None
+    if depth > 6:
+        return None
+    direct, onward = _route(table)
+    scopes: set[str] = set()
+    # Every place the row names (a concern's place and the place holding it after an escalation); failing
+    # those, the first row it belongs to that has a place (a comment's proposal, a ballot's poll).
+    for column in direct or onward:
+        attribute = mapper.get_property_by_column(column).key
+        values = {getattr(obj, attribute), *_old_values(obj, attribute)} - {None}
+        target = _target_of(column)
+        for value in values:
+            if target.name == "places":
+                found = _lineage(session, value)
+            else:
+                target_mapper = _mapper_for(target)
+                with session.no_autoflush:
+                    parent = session.get(target_mapper.class_, value) if target_mapper else None
+                found = places_of(session, parent, depth + 1) if parent is not None else None
+            if found is None:
+                return None
+            scopes |= found
+        if values and not direct:
+            return scopes
+    return scopes or None
+
+
+def _old_values(obj, attribute: str) -> list:
+    history = sa.inspect(obj).attrs[attribute].history
+    return [v for v in (history.deleted or ()) if v is not None]
+
+
+@sa.event.listens_for(Session, "before_flush")
+def _note_changes(session, _context, _instances) -> None:
+    if not _enabled():
+        return
+    changed = session.info.setdefault(_CHANGED, set())
+    for obj in (*session.new, *session.deleted, *(o for o in session.dirty if session.is_modified(o))):
+        scopes = places_of(session, obj)
+        changed.update({EVERYTHING} if scopes is None else scopes)
+
+
+@sa.event.listens_for(Session, "do_orm_execute")
+def _note_statement(state) -> None:
+    if not _enabled() or not (state.is_insert or state.is_update or state.is_delete):
+        return
+    if state.execution_options.get("council_placed") or state.statement.get_execution_options().get("council_placed"):
+        return
+    table = getattr(state.statement, "table", None)
+    if table is not None and getattr(table, "name", None) in UNSHOWN:
+        return
+    state.session.info.setdefault(_CHANGED, set()).add(EVERYTHING)
+
+
+@sa.event.listens_for(Session, "after_commit")
+def _after_commit(session) -> None:
+    changed = session.info.pop(_CHANGED, None)
+    if changed:
+        _move(changed)
+
+
+@sa.event.listens_for(Session, "after_rollback")
+def _after_rollback(session) -> None:
+    session.info.pop(_CHANGED, None)
+
+
+def _move(scopes: set[str]) -> None:
+    if not _enabled():
+        return
+    try:
+        cache.set_many({key(s): secrets.token_hex(6) for s in scopes}, timeout=0)
+    except Exception:  # committed all the same: the kept pages expire after CACHE_DEFAULT_TIMEOUT
+        log.error("page cache unreachable: %d versions not moved on", len(scopes), exc_info=True)
