@@ -47,7 +47,8 @@ chromium:
 KEPT_PAGE_TESTS := tests/test_members_pages.py tests/test_proposals_flow.py tests/test_proposals_discussion.py \
 	tests/test_territory_pages.py tests/test_concerns_flow.py tests/test_concerns_ledger.py tests/test_meetings.py \
 	tests/test_membership.py tests/test_roles.py tests/test_elections_flow.py tests/test_elections_pages.py \
-	tests/test_owners_register.py tests/test_routes_matrix.py tests/test_standing_cache.py
+	tests/test_owners_register.py tests/test_routes_matrix.py tests/test_standing_cache.py tests/test_query_counts.py \
+	tests/test_query_counts_more.py tests/test_ballots_votes.py tests/test_ballots_choice_flow.py
 
 test: install translations chromium
 	$(BIN)/python -m pytest -n 2 --dist loadfile

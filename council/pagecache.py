@@ -134,7 +134,10 @@ class MembersPage:
     share), on GET, with no message waiting to be flashed.
     """
 
-    def __init__(self, name: str, place_ids):
+    def __init__(self, name: str, place_ids, reload: Iterable = ()):
+        """Read the versions of the place whose lineage (ids from the top down) is `place_ids`; what the view
+        loaded before that and the page shows is either in the variant or in `reload` (read again, after the
+        versions, when the page is rendered)."""
         self.name, self.stamp = name, None
         if not (current_app.config.get("CACHE_SIGNED_IN_PAGES") and request.method == "GET"
                 and not session.get("_flashes") and current_user.is_authenticated):
@@ -143,6 +146,9 @@ class MembersPage:
             self.stamp = stamp(place_ids)
         except Exception:
             log.warning("page cache unreachable: rendering %s", name, exc_info=True)
+            return
+        for loaded in reload:
+            db.session.expire(loaded)
 
     def serve(self, variant: tuple, render) -> str:
         """The kept page for `variant`, with this person's own links and token put in; else `render()`, kept.

@@ -89,6 +89,13 @@ def touch(*place_ids: int | None) -> None:
             changed.update(_lineage(db.session, place_id) or {EVERYTHING})
 
 
+def placed(statement, *place_ids: int | None):
+    """`statement` (an UPDATE, INSERT or DELETE run through the session), having moved these places'
+    versions (and their ancestors') when the transaction commits: it then moves nothing else."""
+    touch(*place_ids)
+    return statement.execution_options(**PLACED)
+
+
 def move_everything() -> None:
     """Every kept page is out of date now (after a bulk change outside the session: seeding, a restore)."""
     _move({EVERYTHING})

@@ -14,6 +14,7 @@ from council.config import TestConfig
 from council.extensions import cache, db
 from council.permissions import forget_standings
 from tests import factories
+from tests.helpers import KEEP_PAGES
 
 
 def _postgres_url(worker: str) -> str:
@@ -52,7 +53,6 @@ class EnglishClient(FlaskClient):
 # COUNCIL_TEST_KEEP_PAGES=1 runs the suite with members' pages kept (council/pagecache.py) in memory, as a
 # server with Redis keeps them: every test that reads a page after a change then also checks that the change
 # moved the versions the kept page was under (make test runs the page tests so too).
-KEEP_PAGES = os.environ.get("COUNCIL_TEST_KEEP_PAGES") == "1"
 
 
 @pytest.fixture(scope="session")

@@ -1,12 +1,16 @@
 """Small helpers shared by several test modules."""
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 
 import sqlalchemy as sa
 
 from council.extensions import db
 from council.permissions import forget_standings
+
+# COUNCIL_TEST_KEEP_PAGES=1: the suite runs with members' pages kept (see conftest.py).
+KEEP_PAGES = os.environ.get("COUNCIL_TEST_KEEP_PAGES") == "1"
 
 
 @contextmanager

@@ -312,3 +312,134 @@ def test_the_ledger_is_kept_for_its_staff_and_moves_with_every_concern(app, worl
     assert "Resolved" in secretary.get(url, query_string={"status": "resolved"}).text
     assert "楼道灯坏了" not in secretary.get(url, query_string={"status": "reported"}).text
     assert login("resident").get(url).status_code == 403  # kept or not, residents are refused first
+
+
+# ---- the meeting page -----------------------------------------------------------------------------------
+
+def test_the_meeting_page_is_kept_per_answer_and_moves_with_the_agenda(app, world, login, kept):
+    from datetime import timedelta
+
+    from council.meetings import services as meetings
+    from council.meetings.rules import MeetingKind
+    from council.sqltypes import utcnow
+    from tests.test_meetings import _user
+
+    resident(app, "wang", world.h12)
+    with app.app_context():
+        meeting = meetings.schedule(db.session.get(Place, world.estate), _user("secretary"), MeetingKind.FRIDAY,
+                                    "相约星期五", utcnow() + timedelta(days=7), "居委会议室")
+        meetings.publish(meeting, _user("secretary"))
+        db.session.commit()
+        meeting_id = meeting.id
+    url = f"/meetings/{meeting_id}"
+    wang = login("wang")
+    assert "0 coming, 0 not coming" in wang.get(url).text
+    login("resident").post(f"{url}/rsvp", data={"coming": "yes"})
+    mine = login("resident").get(url).text
+    assert "You said you will come" in mine and "1 coming, 0 not coming" in mine
+    theirs = login("wang").get(url).text
+    assert "You said you will come" not in theirs and "1 coming, 0 not coming" in theirs
+    assert "Run the meeting" not in theirs and "Run the meeting" in login("secretary").get(url).text
+    login("secretary").post(f"{url}/items", data={"title": "楼道堆物清理", "minutes": "10"})
+    assert "楼道堆物清理" in login("wang").get(url).text
+
+
+# ---- the proposal page --------------------------------------------------------------------------------
+
+def test_the_proposal_page_is_kept_per_reader_facts_and_a_writer_gets_their_own(app, world, login, kept):
+    from tests.test_proposals_discussion import comments, post
+
+    resident(app, "wang", world.h12)
+    resident(app, "li", world.h21)
+    resident(app, "zhao", world.h21)
+    pid = published(app, world, login, title="加装电梯")
+    url = f"/proposals/{pid}"
+    assert "No comments yet." in login("li").get(url).text
+    wang = login("wang")
+    post(wang, pid, "我同意，楼里老人多")
+    cid = comments(app, pid)[0].id
+    mine = wang.get(url).text
+    assert "我同意，楼里老人多" in mine and f"/comments/{cid}/edit" in mine  # theirs to edit for 15 minutes
+    assert f"/comments/{cid}/report" not in mine
+    li = login("li")
+    theirs = li.get(url).text
+    assert "我同意，楼里老人多" in theirs and f"/comments/{cid}/edit" not in theirs
+    assert f"/comments/{cid}/report" in theirs
+    li.post(f"{url}/follow")
+    assert "Stop following" in li.get(url).text
+    assert "Stop following" not in login("zhao").get(url).text  # li's page is li's: zhao follows nothing
+    login("team").post(f"/proposals/{pid}/comments/{cid}/hide", data={"reason": "重复"})
+    assert "我同意，楼里老人多" not in login("li").get(url).text  # hidden: gone for readers at once
+    assert "我同意，楼里老人多" in login("wang").get(url).text  # its writer still reads it
+    assert "我同意，楼里老人多" in login("team").get(url).text  # and the moderators
+
+
+def test_a_proposal_page_with_an_open_vote_is_kept_no_longer_than_the_vote(app, world, login, kept, monkeypatch):
+    from datetime import timedelta
+
+    from council.ballots.models import Basis
+    from council.ballots.rules import Rule
+    from council.proposals import stages
+    from council.proposals.rules import ProposalState
+    from council.sqltypes import utcnow
+    from tests.test_meetings import _user
+
+    pid = published(app, world, login, title="加装电梯")
+    with app.app_context():
+        proposal = db.session.get(Proposal, pid)
+        proposal.state = ProposalState.ON_AGENDA
+        stages.open_vote(proposal, _user("secretary"), Rule.SIMPLE_MAJORITY, Basis.HOUSEHOLDS, False,
+                         utcnow() + timedelta(hours=1, minutes=5))
+        db.session.commit()
+    monkeypatch.setitem(app.config, "CACHE_DEFAULT_TIMEOUT", 24 * 3600)
+    kept_pages = _spy_on_keeping(monkeypatch)
+    assert login("resident").get(f"/proposals/{pid}").status_code == 200
+    (_key, timeout), = kept_pages
+    assert 0 < timeout <= 3900  # not a day: until the vote closes
+
+
+# ---- what moves which versions ------------------------------------------------------------------------
+
+def _changed_by(app, work) -> set[str]:
+    """The version scopes `work` (run in a transaction, then committed) moves."""
+    moved = []
+    real = versions._move
+    try:
+        versions._move = lambda scopes: moved.append(set(scopes))
+        with app.app_context():
+            work()
+            db.session.commit()
+    finally:
+        versions._move = real
+    return set().union(*moved)
+
+
+def test_a_ballot_moves_its_estate_and_what_is_above_not_everything(app, world, kept):
+    from council.ballots.models import Choice
+    from tests.test_ballots_votes import _cast, _on_agenda, _open
+
+    with app.app_context():
+        proposal_id = _on_agenda(world, buildings=[world.b1]).id
+        db.session.commit()
+    poll_id = _open(app, proposal_id, secret=False)
+    moved = _changed_by(app, lambda: _cast(poll_id, "resident", world.h11, Choice.FOR))
+    assert versions.EVERYTHING not in moved
+    assert {f"place:{world.estate}", f"place:{world.grid}", f"at:{world.estate}"} <= moved
+    assert f"place:{world.estate2}" not in moved and f"at:{world.grid}" not in moved
+
+
+def test_a_comment_and_its_inbox_messages_move_the_estate_only(app, world, login, kept):
+    from council.accounts.models import User
+    from council.permissions import load_standing
+    from council.proposals import discussion
+
+    pid = published(app, world, login, title="加装电梯")
+    login("leader").post(f"/proposals/{pid}/follow")  # so the comment sends an inbox message
+
+    def comment():
+        proposal = db.session.get(Proposal, pid)
+        leader = db.session.scalar(sa.select(User).where(User.username == "resident"))
+        discussion.add_comment(proposal, leader, load_standing(leader.id), "好")
+
+    moved = _changed_by(app, comment)
+    assert versions.EVERYTHING not in moved and f"place:{world.estate}" in moved

@@ -18,6 +18,7 @@ from flask import abort
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload
 
+from council import versions
 from council.accounts.models import User
 from council.activity.services import record, register_verbs
 from council.ballots import choices, rules
@@ -298,17 +299,17 @@ def _mark(poll: Poll, line: RollLine, channel: Channel, now: datetime, **named) 
         db.session.execute(sa.select(RollLine.id).where(
             RollLine.poll_id == poll.id, sa.or_(RollLine.id == line.id, RollLine.voter_key == key["voter_key"]))
             .order_by(RollLine.id).with_for_update())
-    done = db.session.execute(
+    done = db.session.execute(versions.placed(
         sa.update(RollLine).where(RollLine.id == line.id, RollLine.poll_id == poll.id, RollLine.status.is_(None),
                                   _still_open(poll, now))
-        .values(status=channel, **named, **key).execution_options(synchronize_session=False)).rowcount
+        .values(status=channel, **named, **key).execution_options(synchronize_session=False), poll.place_id)).rowcount
     if done != 1:
         raise Refused(_l("A ballot has already been cast for this line of the roll."))
     if key.get("voter_key"):
-        db.session.execute(
+        db.session.execute(versions.placed(
             sa.update(RollLine).where(RollLine.poll_id == poll.id, RollLine.voter_key == key["voter_key"],
                                       RollLine.status.is_(None))
-            .values(status=channel, **named).execution_options(synchronize_session=False))
+            .values(status=channel, **named).execution_options(synchronize_session=False), poll.place_id))
 
 
 def cast(poll: Poll, line: RollLine, choice: Choice, by: User, now: datetime | None = None,
@@ -367,8 +368,9 @@ def record_proxy(poll: Poll, line: RollLine, holder: User, by: User, now: dateti
         RollLine.poll_id == poll.id, RollLine.proxy_id == holder.id, RollLine.id != line.id)) or 0
     if not rules.proxy_allowed(held):
         raise Refused(_l("This person already holds three proxies in this vote, the most allowed."), "holder")
-    done = db.session.execute(sa.update(RollLine).where(RollLine.id == line.id, RollLine.status.is_(None))
-                              .values(proxy_id=holder.id).execution_options(synchronize_session=False)).rowcount
+    done = db.session.execute(versions.placed(
+        sa.update(RollLine).where(RollLine.id == line.id, RollLine.status.is_(None))
+        .values(proxy_id=holder.id).execution_options(synchronize_session=False), poll.place_id)).rowcount
     if done != 1:
         raise Refused(_l("This line has already voted."))
     db.session.refresh(line)
@@ -544,9 +546,10 @@ def close(poll: Poll, by: User | None = None, now: datetime | None = None) -> bo
     """Close a poll whose window has ended, count it and tell its subject. Returns False if it was not due
     or someone else closed it first (several app processes may try at once: only one update wins)."""
     now = now or utcnow()
-    done = db.session.execute(
+    done = db.session.execute(versions.placed(
         sa.update(Poll).where(Poll.id == poll.id, Poll.state == PollState.OPEN, Poll.closes_at <= now)
-        .values(state=PollState.CLOSED, closed_at=now).execution_options(synchronize_session=False)).rowcount
+        .values(state=PollState.CLOSED, closed_at=now).execution_options(synchronize_session=False),
+        poll.place_id)).rowcount
     if done != 1:
         return False
     db.session.refresh(poll)

@@ -8,6 +8,7 @@ from flask import abort, url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload
 
+from council import versions
 from council.accounts.models import User
 from council.activity.services import record, register_detail_labels, register_verbs
 from council.concerns.models import Comment, Concern, DepartmentCall, Support
@@ -207,8 +208,8 @@ def support(concern: Concern, user: User) -> None:
         raise Refused(_l("You already support this concern."))
     db.session.add(Support(concern_id=concern.id, user_id=user.id))
     db.session.flush()
-    db.session.execute(sa.update(Concern).where(Concern.id == concern.id)
-                       .values(support_count=Concern.support_count + 1))
+    db.session.execute(versions.placed(sa.update(Concern).where(Concern.id == concern.id)
+                                       .values(support_count=Concern.support_count + 1), concern.place_id))
     db.session.refresh(concern, ["support_count"])
 
 
@@ -224,8 +225,8 @@ def add_comment(concern: Concern, by: User, body: str) -> Comment:
         raise Refused(_l("Please write something."), "body")
     comment = Comment(concern_id=concern.id, author_id=by.id, body=body[:4000])
     db.session.add(comment)
-    db.session.execute(sa.update(Concern).where(Concern.id == concern.id)
-                       .values(comment_count=Concern.comment_count + 1))
+    db.session.execute(versions.placed(sa.update(Concern).where(Concern.id == concern.id)
+                                       .values(comment_count=Concern.comment_count + 1), concern.place_id))
     db.session.flush()
     inbox.notify(followers(concern), "concern.commented", "concern", concern.id, concern.title, by.id)
     return comment

@@ -11,6 +11,7 @@ from icalendar import Calendar, Event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
+from council import versions
 from council.accounts.models import User
 from council.activity.services import record, register_verbs
 from council.concerns.models import Concern
@@ -306,8 +307,9 @@ def move_item(meeting: Meeting, item: AgendaItem, step: int) -> None:
     _lock(meeting)
     order = rules.moved([i.id for i in agenda(meeting)], item.id, step)
     for position, item_id in enumerate(order, start=1):
-        db.session.execute(sa.update(AgendaItem).where(AgendaItem.id == item_id).values(position=position)
-                           .execution_options(synchronize_session=False))
+        db.session.execute(versions.placed(sa.update(AgendaItem).where(AgendaItem.id == item_id)
+                                           .values(position=position)
+                                           .execution_options(synchronize_session=False), meeting.place_id))
     db.session.expire_all()
 
 
@@ -376,8 +378,14 @@ def answer(meeting: Meeting, user: User, coming: bool, now: datetime | None = No
         with db.session.begin_nested():  # two taps at once: the unique constraint keeps one answer
             db.session.add(Rsvp(meeting_id=meeting.id, user_id=user.id, coming=coming, answered_at=now))
     except IntegrityError:
-        db.session.execute(sa.update(Rsvp).where(Rsvp.meeting_id == meeting.id, Rsvp.user_id == user.id)
-                           .values(coming=coming, answered_at=now))
+        db.session.execute(versions.placed(sa.update(Rsvp).where(Rsvp.meeting_id == meeting.id,
+                                                                 Rsvp.user_id == user.id)
+                                           .values(coming=coming, answered_at=now), meeting.place_id))
+
+
+def answer_of(meeting: Meeting, user: User) -> bool | None:
+    """This person's answer (coming or not), None if they gave none."""
+    return db.session.scalar(sa.select(Rsvp.coming).where(Rsvp.meeting_id == meeting.id, Rsvp.user_id == user.id))
 
 
 def answers(meeting: Meeting, user: User) -> tuple[int, int, bool | None]:

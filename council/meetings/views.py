@@ -31,6 +31,7 @@ from council.meetings.forms import (
 )
 from council.meetings.models import MeetingSeries
 from council.meetings.rules import AttendeeKind, MeetingKind, MeetingState, MinutesState, is_overdue
+from council.pagecache import MembersPage
 from council.permissions import Action, can, current_standing
 from council.proposals.services import get_proposal_or_404
 from council.territory.models import PlaceKind
@@ -126,6 +127,13 @@ def show(meeting_id: int):
     meeting = _load(meeting_id)
     standing = current_standing()
     organiser = services.may_run(standing, current_user, meeting)
+    # Kept for those who hold the same and gave the same answer; the meeting is read again when rendered.
+    kept = MembersPage("meetings.show", meeting.place.lineage_ids, reload=[meeting, meeting.place])
+    mine = services.answer_of(meeting, current_user)
+    return kept.serve((organiser, mine), lambda: _show(meeting, standing, organiser))
+
+
+def _show(meeting, standing, organiser: bool) -> str:
     concerns, proposals = services.candidates(meeting, standing) if organiser and \
         meeting.state is not MeetingState.CANCELLED else ([], [])
     coming, not_coming, mine = services.answers(meeting, current_user)

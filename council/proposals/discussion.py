@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
+from council import versions
 from council.accounts.models import User
 from council.activity.services import record, register_verbs
 from council.exceptions import Refused
@@ -99,8 +100,8 @@ def add_comment(proposal: Proposal, by: User, standing: Standing, body: str, par
                               parent_id=parent.id if parent else None, quoted_id=quoted.id if quoted else None,
                               created_at=utcnow())
     db.session.add(comment)
-    db.session.execute(sa.update(Proposal).where(Proposal.id == proposal.id)
-                       .values(comment_count=Proposal.comment_count + 1))
+    db.session.execute(versions.placed(sa.update(Proposal).where(Proposal.id == proposal.id)
+                                       .values(comment_count=Proposal.comment_count + 1), proposal.estate_id))
     db.session.flush()
     inbox.notify_selected(following(proposal), "proposal.commented", "proposal", proposal.id, proposal.title, by.id)
     if not is_following(proposal, by):

@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
+from council import versions
 from council.accounts.models import User
 from council.activity.services import record, register_verbs
 from council.exceptions import Refused
@@ -22,6 +23,7 @@ from council.proposals.models import (
     Cosign,
     Follow,
     Proposal,
+    ProposalComment,
     ProposalSettings,
 )
 from council.proposals.rules import (
@@ -270,6 +272,19 @@ def cosigning_households(proposal: Proposal) -> int:
     return db.session.scalar(sa.select(sa.func.count(sa.distinct(query.subquery().c.household_id)))) or 0
 
 
+def reader_facts(proposal_id: int, user: User) -> tuple[bool, bool, bool]:
+    """Has this person co-signed the proposal, do they follow it, have they commented on it? One query."""
+    def exists(model, *where):
+        return sa.exists().where(*where).select_from(model)
+
+    row = db.session.execute(sa.select(
+        exists(Cosign, Cosign.proposal_id == proposal_id, Cosign.user_id == user.id),
+        exists(Follow, Follow.proposal_id == proposal_id, Follow.user_id == user.id),
+        exists(ProposalComment, ProposalComment.proposal_id == proposal_id, ProposalComment.author_id == user.id),
+    )).one()
+    return bool(row[0]), bool(row[1]), bool(row[2])
+
+
 def has_cosigned(proposal: Proposal, user: User) -> bool:
     return db.session.scalar(sa.select(Cosign.id).where(
         Cosign.proposal_id == proposal.id, Cosign.user_id == user.id)) is not None
@@ -324,8 +339,8 @@ def follow(proposal: Proposal, user: User) -> None:
 
 
 def unfollow(proposal: Proposal, user: User) -> None:
-    deleted = db.session.execute(sa.delete(Follow).where(
-        Follow.proposal_id == proposal.id, Follow.user_id == user.id)).rowcount
+    deleted = db.session.execute(versions.placed(sa.delete(Follow).where(
+        Follow.proposal_id == proposal.id, Follow.user_id == user.id), proposal.estate_id)).rowcount
     if not deleted:
         raise Refused(_l("You do not follow this proposal."))
 

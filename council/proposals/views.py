@@ -26,11 +26,12 @@ from council.proposals.forms import (
     ReasonForm,
     SettingsForm,
 )
-from council.proposals.rules import Category, ProposalState, Step, allowed_steps
+from council.proposals.rules import EDIT_WINDOW, Category, ProposalState, Step, allowed_steps
 from council.proposals.text import render
 from council.sqltypes import utcnow
 from council.territory.models import PlaceKind
 from council.territory.services import ancestors, get_place_or_404
+from council.versions import good_until
 
 
 def _estate_or_404(place_id: int):
@@ -107,22 +108,34 @@ def edit(proposal_id: int):
 @login_required
 def show(proposal_id: int):
     proposal = _load(proposal_id)
+    # Kept for readers who hold the same, co-signed and follow alike and wrote nothing in it (a writer's own
+    # comments read differently to them: theirs alone). The proposal is read again when the page is rendered.
+    kept = MembersPage("proposals.show", proposal.estate.lineage_ids, reload=[proposal, proposal.estate])
+    cosigned, following, commented = services.reader_facts(proposal.id, current_user)
+    return kept.serve((proposal.author_id == current_user.id, cosigned, following, commented and current_user.id),
+                      lambda: _show(proposal, cosigned, following))
+
+
+def _show(proposal, cosigned: bool, following: bool) -> str:
     standing = current_standing()
     moderator = discussion.may_moderate(standing, proposal)
-    talk = discussion.discussion_of(proposal, moderator=moderator, page=request.args.get("comments", 1, type=int))
     now = utcnow()
     poll = stages.poll_of(proposal)
     if poll is not None and polls.close_if_due(poll, now):
         db.session.commit()
+    if poll is not None and poll.is_open:
+        good_until(poll.closes_at)  # then the first reader closes it and sees the result
+    talk = discussion.discussion_of(proposal, moderator=moderator, page=request.args.get("comments", 1, type=int))
     everyone = [*talk.official, *talk.comments, *(r for rs in talk.replies.values() for r in rs)]
+    editable = {c.id: c.created_at for c in everyone if discussion.may_edit_comment(c, current_user, now)}
+    for posted in editable.values():
+        good_until(posted + EDIT_WINDOW)  # the "Edit" link goes then
     return render_template(
         "proposals/show.html", proposal=proposal, body=render(proposal.body), talk=talk, moderator=moderator,
         may_comment=discussion.may_comment(standing, current_user, proposal),
-        may_answer=discussion.may_answer(standing, proposal), comment_form=CommentForm(),
-        editable={c.id for c in everyone if discussion.may_edit_comment(c, current_user, now)},
+        may_answer=discussion.may_answer(standing, proposal), comment_form=CommentForm(), editable=set(editable),
         threshold=services.threshold_of(proposal.estate_id), may_cosign=services.may_cosign(standing, proposal),
-        cosigned=services.has_cosigned(proposal, current_user),
-        following=services.is_following(proposal, current_user), steps=allowed_steps(proposal.state),
+        cosigned=cosigned, following=following, steps=allowed_steps(proposal.state),
         author=proposal.author_id == current_user.id, timeline=activity_about("proposal", proposal.id),
         describe=describe, form=EmptyForm(), crumbs=ancestors(proposal.estate) + [proposal.estate],
         poll=poll, turnout=polls.turnout(poll) if poll else None, result=polls.stored_result(poll) if poll else None,
