@@ -22,9 +22,13 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+import threading
+import time
 from collections.abc import Iterable
+from functools import lru_cache
 
 import sqlalchemy as sa
+from cachetools import TLRUCache
 from flask import current_app, g, render_template, request, session
 from flask_babel import get_timezone
 from flask_login import current_user
@@ -160,25 +164,74 @@ class MembersPage:
                                digest_size=12).hexdigest()
         key = ":".join(["members", self.name, said, self.stamp, current_locale_code(), str(get_timezone())])
         try:
-            html = cache.get(key)
+            html = _fetch(key)
         except Exception:
             log.warning("page cache unreachable", exc_info=True)
             return render()
+        token = _token()
         if html is None:
             g.council_keeping, g.council_good_until = True, None
             try:
                 html = render()
             finally:
                 g.council_keeping = False
-            token, lifetime = _token(), _lifetime()
+            html = html.replace(token, TOKEN_MARK) if token else html
+            lifetime = _lifetime()
             try:
                 if lifetime is not None:
-                    cache.set(key, html.replace(token, TOKEN_MARK) if token else html, timeout=lifetime)
+                    _store(key, html, lifetime)
             except Exception:
                 log.warning("page cache unreachable: page not kept", exc_info=True)
-        else:
-            token = _token()
-            if token:
-                html = html.replace(TOKEN_MARK, token)
-        account, menu = render_template("_personal.html").split(MENU_MARK)
-        return html.replace(ACCOUNT_MARK, account, 1).replace(MENU_MARK, menu, 1)
+        account, menu = _personal(current_user.id, current_user.display_name, current_user.unread_count,
+                                  current_standing().is_staff, current_locale_code())
+        html = html.replace(ACCOUNT_MARK, account, 1).replace(MENU_MARK, menu, 1)
+        return html.replace(TOKEN_MARK, token) if token else html
+
+
+# A kept page's key names its versions, so what a key holds never changes: each process keeps the pages it sends
+# most in its own memory too (up to CACHE_LOCAL_BYTES), each until its own lifetime ends, and asks Redis less.
+_local = TLRUCache(maxsize=16 * 2**20, ttu=lambda _key, value, _now: value[1], timer=time.time,
+                   getsizeof=lambda value: len(value[0]))
+_local_lock = threading.Lock()
+
+
+def _fetch(key: str) -> str | None:
+    with _local_lock:
+        found = _local.get(key)
+    if found is None:
+        found = cache.get(key)
+        if found is None or found[1] <= time.time():
+            return None
+        _remember(key, found)
+    return found[0]
+
+
+def _store(key: str, html: str, lifetime: int) -> None:
+    value = (html, time.time() + lifetime)
+    cache.set(key, value, timeout=lifetime)
+    _remember(key, value)
+
+
+def _remember(key: str, value: tuple[str, float]) -> None:
+    with _local_lock:
+        try:
+            _local[key] = value
+        except ValueError:  # larger than the whole store: Redis keeps it
+            pass
+
+
+def forget_local() -> None:
+    """Drop what this process keeps in memory (the tests do, between tests)."""
+    with _local_lock:
+        _local.clear()
+    _personal.cache_clear()
+
+
+@lru_cache(maxsize=20_000)
+def _personal(_user_id: int, _name: str, _unread: int, _staff: bool, _language: str) -> tuple[str, str]:
+    """The header's account links and menu, as `_personal.html` renders them for the signed-in person, with the
+    token marked: kept per process by everything they show (who, their unread count, staff or not, language)."""
+    html = render_template("_personal.html")
+    token = _token()
+    account, menu = (html.replace(token, TOKEN_MARK) if token else html).split(MENU_MARK)
+    return account, menu

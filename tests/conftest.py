@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 from sqlalchemy.engine import make_url
 
-from council import create_app
+from council import create_app, pagecache
 from council.config import TestConfig
 from council.extensions import cache, db
 from council.permissions import forget_standings
@@ -91,6 +91,7 @@ def _fresh_tables(request):
     if "app" in request.fixturenames:
         empty_tables(request.getfixturevalue("app"))
         forget_standings()  # ids start again from 1: a kept standing must not outlive its person
+        pagecache.forget_local()
         if KEEP_PAGES:
             with request.getfixturevalue("app").app_context():
                 cache.clear()  # nor a kept page or version its place

@@ -30,6 +30,7 @@ def kept(app):
     app.config["CACHE_SIGNED_IN_PAGES"] = True
     with app.app_context():
         cache.clear()
+    pagecache.forget_local()
     yield
     app.config["CACHE_SIGNED_IN_PAGES"] = before
     with app.app_context():
@@ -443,3 +444,17 @@ def test_a_comment_and_its_inbox_messages_move_the_estate_only(app, world, login
 
     moved = _changed_by(app, comment)
     assert versions.EVERYTHING not in moved and f"place:{world.estate}" in moved
+
+
+def test_a_page_past_its_lifetime_is_not_sent_from_memory_or_from_the_store(app, kept):
+    import time
+
+    with app.app_context():
+        pagecache._store("members:test:1", "<p>kept</p>", 60)
+        assert pagecache._fetch("members:test:1") == "<p>kept</p>"
+        pagecache.forget_local()
+        assert pagecache._fetch("members:test:1") == "<p>kept</p>"  # from the store, then kept here again
+        cache.set("members:test:2", ("<p>old</p>", time.time() - 1))  # the store's copy outlived its lifetime
+        assert pagecache._fetch("members:test:2") is None
+        pagecache._remember("members:test:3", ("<p>old</p>", time.time() - 1))
+        assert pagecache._fetch("members:test:3") is None

@@ -59,9 +59,12 @@ def local_start(day: date, hour: int, minute: int) -> datetime:
 
 # ---- loading and permissions ----------------------------------------------------------------------
 
-def get_meeting_or_404(meeting_id: int) -> Meeting:
-    meeting = db.session.get(Meeting, meeting_id, options=[joinedload(Meeting.place), joinedload(Meeting.chair),
-                                                           joinedload(Meeting.minute_taker)])
+def get_meeting_or_404(meeting_id: int, people: bool = True) -> Meeting:
+    """The meeting with its place (and its chair and minute-taker, unless a kept page may need neither)."""
+    options = [joinedload(Meeting.place)]
+    if people:
+        options += [joinedload(Meeting.chair), joinedload(Meeting.minute_taker)]
+    meeting = db.session.get(Meeting, meeting_id, options=options)
     if meeting is None:
         abort(404)
     return meeting
@@ -383,9 +386,9 @@ def answer(meeting: Meeting, user: User, coming: bool, now: datetime | None = No
                                            .values(coming=coming, answered_at=now), meeting.place_id))
 
 
-def answer_of(meeting: Meeting, user: User) -> bool | None:
-    """This person's answer (coming or not), None if they gave none."""
-    return db.session.scalar(sa.select(Rsvp.coming).where(Rsvp.meeting_id == meeting.id, Rsvp.user_id == user.id))
+def answer_of(meeting_id: int, user: User) -> bool | None:
+    """This person's answer to the meeting (coming or not), None if they gave none."""
+    return db.session.scalar(sa.select(Rsvp.coming).where(Rsvp.meeting_id == meeting_id, Rsvp.user_id == user.id))
 
 
 def answers(meeting: Meeting, user: User) -> tuple[int, int, bool | None]:

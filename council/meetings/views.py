@@ -107,8 +107,8 @@ def new(place_id: int):
         400 if form.errors else 200
 
 
-def _load(meeting_id: int):
-    meeting = services.get_meeting_or_404(meeting_id)
+def _load(meeting_id: int, people: bool = True):
+    meeting = services.get_meeting_or_404(meeting_id, people)
     if not services.may_see(current_standing(), current_user, meeting):
         abort(403)
     return meeting
@@ -124,12 +124,12 @@ def _run(meeting_id: int):
 @bp.get("/meetings/<int:meeting_id>")
 @login_required
 def show(meeting_id: int):
-    meeting = _load(meeting_id)
+    meeting = _load(meeting_id, people=False)  # a kept page needs neither chair nor minute-taker
     standing = current_standing()
     organiser = services.may_run(standing, current_user, meeting)
     # Kept for those who hold the same and gave the same answer; the meeting is read again when rendered.
     kept = MembersPage("meetings.show", meeting.place.lineage_ids, reload=[meeting, meeting.place])
-    mine = services.answer_of(meeting, current_user)
+    mine = services.answer_of(meeting_id, current_user)
     return kept.serve((organiser, mine), lambda: _show(meeting, standing, organiser))
 
 

@@ -96,9 +96,12 @@ REFUSALS = {
 
 # ---- loading and permissions ----------------------------------------------------------------------
 
-def get_proposal_or_404(proposal_id: int) -> Proposal:
-    proposal = db.session.get(Proposal, proposal_id, options=[
-        joinedload(Proposal.estate), joinedload(Proposal.author), selectinload(Proposal.buildings)])
+def get_proposal_or_404(proposal_id: int, people: bool = True) -> Proposal:
+    """The proposal with its estate (and its author and buildings, unless a kept page may need neither)."""
+    options = [joinedload(Proposal.estate)]
+    if people:
+        options += [joinedload(Proposal.author), selectinload(Proposal.buildings)]
+    proposal = db.session.get(Proposal, proposal_id, options=options)
     if proposal is None:
         abort(404)
     return proposal
@@ -272,16 +275,16 @@ def cosigning_households(proposal: Proposal) -> int:
     return db.session.scalar(sa.select(sa.func.count(sa.distinct(query.subquery().c.household_id)))) or 0
 
 
+_READER_FACTS = sa.select(  # built once: asked on every proposal page
+    sa.exists().where(Cosign.proposal_id == sa.bindparam("proposal"), Cosign.user_id == sa.bindparam("user")),
+    sa.exists().where(Follow.proposal_id == sa.bindparam("proposal"), Follow.user_id == sa.bindparam("user")),
+    sa.exists().where(ProposalComment.proposal_id == sa.bindparam("proposal"),
+                      ProposalComment.author_id == sa.bindparam("user")))
+
+
 def reader_facts(proposal_id: int, user: User) -> tuple[bool, bool, bool]:
     """Has this person co-signed the proposal, do they follow it, have they commented on it? One query."""
-    def exists(model, *where):
-        return sa.exists().where(*where).select_from(model)
-
-    row = db.session.execute(sa.select(
-        exists(Cosign, Cosign.proposal_id == proposal_id, Cosign.user_id == user.id),
-        exists(Follow, Follow.proposal_id == proposal_id, Follow.user_id == user.id),
-        exists(ProposalComment, ProposalComment.proposal_id == proposal_id, ProposalComment.author_id == user.id),
-    )).one()
+    row = db.session.execute(_READER_FACTS, {"proposal": proposal_id, "user": user.id}).one()
     return bool(row[0]), bool(row[1]), bool(row[2])
 
 

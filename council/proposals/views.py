@@ -70,8 +70,8 @@ def new(place_id: int):
                            crumbs=ancestors(estate) + [estate]), 400 if form.errors else 200
 
 
-def _load(proposal_id: int):
-    proposal = services.get_proposal_or_404(proposal_id)
+def _load(proposal_id: int, people: bool = True):
+    proposal = services.get_proposal_or_404(proposal_id, people)
     if not services.may_view(current_standing(), current_user, proposal):
         abort(403)
     return proposal
@@ -107,12 +107,13 @@ def edit(proposal_id: int):
 @bp.get("/proposals/<int:proposal_id>")
 @login_required
 def show(proposal_id: int):
-    proposal = _load(proposal_id)
+    proposal = _load(proposal_id, people=False)  # a kept page needs neither author nor buildings
+    author = proposal.author_id == current_user.id
     # Kept for readers who hold the same, co-signed and follow alike and wrote nothing in it (a writer's own
     # comments read differently to them: theirs alone). The proposal is read again when the page is rendered.
     kept = MembersPage("proposals.show", proposal.estate.lineage_ids, reload=[proposal, proposal.estate])
-    cosigned, following, commented = services.reader_facts(proposal.id, current_user)
-    return kept.serve((proposal.author_id == current_user.id, cosigned, following, commented and current_user.id),
+    cosigned, following, commented = services.reader_facts(proposal_id, current_user)
+    return kept.serve((author, cosigned, following, commented and current_user.id),
                       lambda: _show(proposal, cosigned, following))
 
 
