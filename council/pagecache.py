@@ -28,18 +28,20 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 import sqlalchemy as sa
-from cachetools import TLRUCache
-from flask import current_app, g, render_template, request, session
+from cachetools import LRUCache, TLRUCache
+from flask import abort, current_app, g, render_template, request, session
 from flask_babel import get_timezone
 from flask_login import current_user
 from flask_sqlalchemy.session import Session
 from flask_wtf.csrf import generate_csrf
+from werkzeug.exceptions import HTTPException
 
 from council.extensions import cache, db
 from council.i18n import current_locale_code
 from council.permissions import current_standing
 from council.sqltypes import utcnow
-from council.versions import stamp
+from council.territory.services import get_place_or_404
+from council.versions import PlaceHead, forget_heads, place_stamp, stamp
 
 log = logging.getLogger(__name__)
 TOKEN_MARK = "@@council-csrf-token@@"
@@ -143,8 +145,9 @@ class MembersPage:
         loaded before that and the page shows is either in the variant or in `reload` (read again, after the
         versions, when the page is rendered)."""
         self.name, self.stamp = name, None
-        if not (current_app.config.get("CACHE_SIGNED_IN_PAGES") and request.method == "GET"
-                and not session.get("_flashes") and current_user.is_authenticated):
+        self.servable = bool(current_app.config.get("CACHE_SIGNED_IN_PAGES") and request.method == "GET"
+                             and not session.get("_flashes") and current_user.is_authenticated)
+        if not self.servable or place_ids is None:
             return
         try:
             self.stamp = stamp(place_ids)
@@ -153,6 +156,44 @@ class MembersPage:
             return
         for loaded in reload:
             db.session.expire(loaded)
+
+    @classmethod
+    def of_place(cls, name: str, place_id: int, kind=None) -> tuple[MembersPage, PlaceHead]:
+        """The page of a place (404 if there is none, or not of `kind`) and the place's head: with the head
+        kept in this process since the place last changed, no query."""
+        def load(pid: int) -> PlaceHead:
+            place = get_place_or_404(pid)
+            return PlaceHead(place.id, place.kind, place.name, place.address, place.lineage_ids)
+
+        page = cls(name, None)
+        if page.servable:
+            try:
+                head, page.stamp = place_stamp(place_id, load)
+            except HTTPException:
+                raise
+            except Exception:
+                log.warning("page cache unreachable: rendering %s", name, exc_info=True)
+                head = load(place_id)
+        else:
+            head = load(place_id)
+        if kind is not None and head.kind is not kind:
+            abort(404)
+        return page, head
+
+    def fact(self, key: tuple, work):
+        """`work()`: something about the reader read from data these versions cover (whether they have drafts
+        in the estate, co-signed the proposal, answered the meeting), kept in this process under the versions, so
+        that a reader who comes back before anything changed is not asked again."""
+        if self.stamp is None:
+            return work()
+        found_key = (self.name, key, self.stamp)
+        with _local_lock:
+            found = _facts.get(found_key, _facts)
+        if found is _facts:
+            found = work()
+            with _local_lock:
+                _facts[found_key] = found
+        return found
 
     def serve(self, variant: tuple, render) -> str:
         """The kept page for `variant`, with this person's own links and token put in; else `render()`, kept.
@@ -193,6 +234,7 @@ class MembersPage:
 _local = TLRUCache(maxsize=16 * 2**20, ttu=lambda _key, value, _now: value[1], timer=time.time,
                    getsizeof=lambda value: len(value[0]))
 _local_lock = threading.Lock()
+_facts: LRUCache = LRUCache(maxsize=50_000)
 
 
 def _fetch(key: str) -> str | None:
@@ -224,7 +266,9 @@ def forget_local() -> None:
     """Drop what this process keeps in memory (the tests do, between tests)."""
     with _local_lock:
         _local.clear()
+        _facts.clear()
     _personal.cache_clear()
+    forget_heads()
 
 
 @lru_cache(maxsize=20_000)

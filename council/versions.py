@@ -24,10 +24,13 @@ from __future__ import annotations
 
 import logging
 import secrets
+import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
+from cachetools import LRUCache
 from flask import current_app, g, has_app_context, has_request_context
 from flask_sqlalchemy.session import Session
 
@@ -55,14 +58,64 @@ def stamp(lineage: Sequence[int]) -> str:
     above it, what is attached to that place itself (its name, its staff, its meetings), not what is beside.
     A version nobody has set yet (or that the store lost) is set here: pages kept under it are built after."""
     *above, place_id = lineage
-    scopes = [EVERYTHING, f"place:{place_id}", *(f"at:{pid}" for pid in above)]
+    return ".".join(_tokens([EVERYTHING, f"place:{place_id}", *(f"at:{pid}" for pid in above)]))
+
+
+def _tokens(scopes: list[str]) -> list[str]:
+    """The versions of these scopes now; one nobody has set yet (or that the store lost) is set here."""
     keys = [key(s) for s in scopes]
     found = list(cache.get_many(*keys))
     missing = {k: secrets.token_hex(6) for k, value in zip(keys, found, strict=True) if value is None}
     if missing:
         cache.set_many(missing, timeout=0)
         found = [value if value is not None else missing[k] for k, value in zip(keys, found, strict=True)]
-    return ".".join(found)
+    return found
+
+
+@dataclass(frozen=True)
+class PlaceHead:
+    """What a kept page needs of its place before it is asked for: enough to check who may see it and to name
+    the versions (`lineage_ids` as on Place, so `can` and `require` take it)."""
+    id: int
+    kind: object
+    name: str
+    address: str | None
+    lineage_ids: tuple[int, ...]
+
+    @property
+    def shown(self) -> tuple:
+        """What of it a page shows: for the page's variant, as the place was read before the page's versions."""
+        return (self.name, self.address, str(self.kind))
+
+
+_heads: LRUCache = LRUCache(maxsize=20_000)  # place id → (head, tokens of everything and of the place itself)
+_heads_lock = threading.Lock()
+
+
+def place_stamp(place_id: int, load) -> tuple[PlaceHead, str]:
+    """The head of a place and the stamp of a page of it. A process that has read the place since it last
+    changed asks the store once and the database not at all; else it reads the place's own versions, then
+    `load(place_id)` (a PlaceHead, or it aborts with 404), then the stamp."""
+    with _heads_lock:
+        cached = _heads.get(place_id)
+    if cached is not None:
+        head, tokens = cached
+        *above, _ = head.lineage_ids
+        keys = [key(EVERYTHING), key(f"place:{place_id}"), *(key(f"at:{pid}") for pid in above),
+                key(f"at:{place_id}")]
+        found = cache.get_many(*keys)
+        if None not in found and (found[0], found[-1]) == tokens:
+            return head, ".".join(found[:-1])
+    tokens = _tokens([EVERYTHING, f"at:{place_id}"])  # before the place: a change after them moves them again
+    head = load(place_id)
+    with _heads_lock:
+        _heads[place_id] = (head, tuple(tokens))
+    return head, stamp(head.lineage_ids)
+
+
+def forget_heads() -> None:
+    with _heads_lock:
+        _heads.clear()
 
 
 def good_until(moment: datetime | None) -> None:

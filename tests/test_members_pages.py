@@ -458,3 +458,22 @@ def test_a_page_past_its_lifetime_is_not_sent_from_memory_or_from_the_store(app,
         assert pagecache._fetch("members:test:2") is None
         pagecache._remember("members:test:3", ("<p>old</p>", time.time() - 1))
         assert pagecache._fetch("members:test:3") is None
+
+
+def test_a_kept_place_page_reads_no_place_and_a_renamed_place_is_read_again(app, world, login, kept):
+    client = login("resident")
+    for url in (f"/places/{world.estate}", f"/places/{world.estate}/proposals"):
+        client.get(url)
+        with counting(app) as statements:
+            assert client.get(url).status_code == 200
+        assert not any("FROM places" in s or "FROM proposals" in s for s in statements), statements
+        assert len(statements) <= 2  # who is signed in, and their standing (whether they have drafts: kept)
+    with app.app_context():
+        db.session.get(Place, world.estate).name = "化肥厂新村"
+        db.session.commit()
+    assert "化肥厂新村" in client.get(f"/places/{world.estate}").text
+    assert "化肥厂新村" in client.get(f"/places/{world.estate}/proposals").text
+    assert login("team").get(f"/places/{world.estate}/ledger").status_code == 200
+    client = login("resident")
+    assert client.get(f"/places/{world.estate}/ledger").status_code == 403  # the head is kept, the check is not
+    assert client.get(f"/places/{world.b1}/proposals").status_code == 404  # a building has no proposal list

@@ -130,10 +130,9 @@ def _ledger_filters(place_id: int):
 @login_required
 def ledger(place_id: int):
     """The estate's ledger for its staff: every concern, filtered, one page at a time (kept for its staff)."""
-    estate = get_place_or_404(place_id, PlaceKind.ESTATE)
+    kept, estate = MembersPage.of_place("concerns.ledger", place_id, PlaceKind.ESTATE)
     require(Action.CONCERN_HANDLE, estate)
-    kept = MembersPage("concerns.ledger", estate.lineage_ids)
-    return kept.serve((estate.name,), lambda: _ledger_page(estate))
+    return kept.serve(estate.shown, lambda: _ledger_page(get_place_or_404(place_id)))
 
 
 def _ledger_page(estate) -> str:

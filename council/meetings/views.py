@@ -129,7 +129,7 @@ def show(meeting_id: int):
     organiser = services.may_run(standing, current_user, meeting)
     # Kept for those who hold the same and gave the same answer; the meeting is read again when rendered.
     kept = MembersPage("meetings.show", meeting.place.lineage_ids, reload=[meeting, meeting.place])
-    mine = services.answer_of(meeting_id, current_user)
+    mine = kept.fact(("answer", current_user.id, meeting_id), lambda: services.answer_of(meeting_id, current_user))
     return kept.serve((organiser, mine), lambda: _show(meeting, standing, organiser))
 
 

@@ -112,7 +112,8 @@ def show(proposal_id: int):
     # Kept for readers who hold the same, co-signed and follow alike and wrote nothing in it (a writer's own
     # comments read differently to them: theirs alone). The proposal is read again when the page is rendered.
     kept = MembersPage("proposals.show", proposal.estate.lineage_ids, reload=[proposal, proposal.estate])
-    cosigned, following, commented = services.reader_facts(proposal_id, current_user)
+    cosigned, following, commented = kept.fact(("reader", current_user.id, proposal_id),
+                                               lambda: services.reader_facts(proposal_id, current_user))
     return kept.serve((author, cosigned, following, commented and current_user.id),
                       lambda: _show(proposal, cosigned, following))
 
@@ -354,13 +355,13 @@ def report_comment(proposal_id: int, comment_id: int):
 @login_required
 def listing(place_id: int):
     """The estate's proposals the reader may see, by state and category; newest, most co-signed, most discussed."""
-    estate = _estate_or_404(place_id)
+    kept, estate = MembersPage.of_place("proposals.listing", place_id, PlaceKind.ESTATE)
     require(Action.PLACE_VIEW, estate)
     may_write = services.may_write(current_standing(), estate)
     # Members who hold the same share the page, but for drafts of their own it lists.
-    kept = MembersPage("proposals.listing", estate.lineage_ids)
-    return kept.serve((estate.name, services.has_unpublished(estate, current_user) and current_user.id),
-                      lambda: _listing(estate, may_write))
+    drafts = kept.fact(("drafts", current_user.id, estate.id), lambda: services.has_unpublished(estate, current_user))
+    return kept.serve((*estate.shown, drafts and current_user.id),
+                      lambda: _listing(_estate_or_404(place_id), may_write))
 
 
 def _listing(estate, may_write: bool) -> str:

@@ -19,11 +19,10 @@ def _page() -> int:
 @bp.get("/places/<int:place_id>")
 @login_required
 def place(place_id: int):
-    place = services.get_place_or_404(place_id)
-    require(Action.PLACE_VIEW, place)
+    kept, head = MembersPage.of_place("territory.place", place_id)
+    require(Action.PLACE_VIEW, head)
     # Kept for members who hold the same here (the panels and links follow what they may do).
-    kept = MembersPage("territory.place", place.lineage_ids)
-    return kept.serve((place.name, place.address, place.kind.value), lambda: _place_page(place))
+    return kept.serve(head.shown, lambda: _place_page(services.get_place_or_404(place_id)))
 
 
 def _place_page(place) -> str:
