@@ -41,7 +41,7 @@ from council.i18n import current_locale_code
 from council.permissions import current_standing
 from council.sqltypes import utcnow
 from council.territory.services import get_place_or_404
-from council.versions import PlaceHead, forget_heads, place_stamp, stamp
+from council.versions import PlaceHead, forget_heads, head_of, head_stamp
 
 log = logging.getLogger(__name__)
 TOKEN_MARK = "@@council-csrf-token@@"
@@ -129,56 +129,47 @@ def _lifetime() -> int | None:
 
 class MembersPage:
     """A signed-in page that every member who may see it, in the same `variant`, sees alike but for their own
-    links in the header: kept under the versions of the places it is built from (council/versions.py).
+    links in the header: kept under the versions of the place it is about (council/versions.py).
 
-    The view checks the person may see it, creates this (reading the versions) before loading what the page
-    shows, then names in `variant` everything about the person the page shows besides their standing (roles
-    and homes: always in the key, as what they may do follows from it), such as whether it lists something
-    of their own, and every value it shows of what was loaded before the versions (the place's name...): the
-    data read after them is what the versions vouch for. The path with its query, the language and the time
-    zone are in the key too. Only with CACHE_SIGNED_IN_PAGES (a store all processes
-    share), on GET, with no message waiting to be flashed.
+    The view gets the page and the head of what it shows with `of_place` or `of_row` (the versions are read
+    before the head, or the head comes from this process's memory checked against them), checks the person may
+    see it, then `serve`s it with a `variant` naming everything about the person the page shows besides their
+    standing (roles and homes: always in the key, as what they may do follows from it), such as whether it
+    lists something of their own, and what of the head it shows. The render function reads everything else
+    afresh, after the versions. The path with its query, the language and the time zone are in the key too.
+    Only with CACHE_SIGNED_IN_PAGES (a store all processes share), on GET, with no message waiting to be flashed.
     """
 
-    def __init__(self, name: str, place_ids, reload: Iterable = ()):
-        """Read the versions of the place whose lineage (ids from the top down) is `place_ids`; what the view
-        loaded before that and the page shows is either in the variant or in `reload` (read again, after the
-        versions, when the page is rendered)."""
+    def __init__(self, name: str):
+        """A page named `name`; `of_place` and `of_row` read its versions (`stamp`) when it may be kept."""
         self.name, self.stamp = name, None
         self.servable = bool(current_app.config.get("CACHE_SIGNED_IN_PAGES") and request.method == "GET"
                              and not session.get("_flashes") and current_user.is_authenticated)
-        if not self.servable or place_ids is None:
-            return
-        try:
-            self.stamp = stamp(place_ids)
-        except Exception:
-            log.warning("page cache unreachable: rendering %s", name, exc_info=True)
-            return
-        for loaded in reload:
-            db.session.expire(loaded)
 
     @classmethod
     def of_place(cls, name: str, place_id: int, kind=None) -> tuple[MembersPage, PlaceHead]:
         """The page of a place (404 if there is none, or not of `kind`) and the place's head: with the head
         kept in this process since the place last changed, no query."""
-        def load(pid: int) -> PlaceHead:
-            place = get_place_or_404(pid)
-            return PlaceHead(place.id, place.kind, place.name, place.address, place.lineage_ids)
+        page, head = cls.of_row(name, ("place", place_id), lambda: head_of(get_place_or_404(place_id)),
+                                place_id=place_id)
+        if kind is not None and head.kind is not kind:
+            abort(404)
+        return page, head
 
-        page = cls(name, None)
+    @classmethod
+    def of_row(cls, name: str, ident: tuple, load, place_id: int | None = None, plain=None):
+        """The page of what `load()` reads the head of (council.versions.head_stamp), and that head; when no
+        page is kept, `plain()` (default `load()`): what the view would read anyway, so nothing is read twice."""
+        page = cls(name)
         if page.servable:
             try:
-                head, page.stamp = place_stamp(place_id, load)
+                head, page.stamp = head_stamp(ident, load, place_id)
+                return page, head
             except HTTPException:
                 raise
             except Exception:
                 log.warning("page cache unreachable: rendering %s", name, exc_info=True)
-                head = load(place_id)
-        else:
-            head = load(place_id)
-        if kind is not None and head.kind is not kind:
-            abort(404)
-        return page, head
+        return page, (plain or load)()
 
     def fact(self, key: tuple, work):
         """`work()`: something about the reader read from data these versions cover (whether they have drafts

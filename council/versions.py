@@ -81,6 +81,7 @@ class PlaceHead:
     name: str
     address: str | None
     lineage_ids: tuple[int, ...]
+    path: str = ""
 
     @property
     def shown(self) -> tuple:
@@ -92,25 +93,38 @@ _heads: LRUCache = LRUCache(maxsize=20_000)  # place id → (head, tokens of eve
 _heads_lock = threading.Lock()
 
 
-def place_stamp(place_id: int, load) -> tuple[PlaceHead, str]:
-    """The head of a place and the stamp of a page of it. A process that has read the place since it last
-    changed asks the store once and the database not at all; else it reads the place's own versions, then
-    `load(place_id)` (a PlaceHead, or it aborts with 404), then the stamp."""
+def head_stamp(ident: tuple, load, place_id: int | None = None) -> tuple:
+    """The head of what a page shows (a place, or a row of a place: a proposal, a meeting) and the page's stamp.
+
+    `load()` reads the head (with `lineage_ids`: the place's, or the row's place's) or aborts with 404. A
+    process that has read it since it last changed asks the store once and the database not at all: any change
+    to the row moves the version of its place's own (`at:`). Else it reads that version, then the head (for a
+    row, whose place it learns by reading it a first time: rows never move), then the stamp."""
     with _heads_lock:
-        cached = _heads.get(place_id)
+        cached = _heads.get(ident)
     if cached is not None:
         head, tokens = cached
-        *above, _ = head.lineage_ids
-        keys = [key(EVERYTHING), key(f"place:{place_id}"), *(key(f"at:{pid}") for pid in above),
-                key(f"at:{place_id}")]
+        *above, own = head.lineage_ids
+        keys = [key(EVERYTHING), key(f"place:{own}"), *(key(f"at:{pid}") for pid in above), key(f"at:{own}")]
         found = cache.get_many(*keys)
         if None not in found and (found[0], found[-1]) == tokens:
             return head, ".".join(found[:-1])
-    tokens = _tokens([EVERYTHING, f"at:{place_id}"])  # before the place: a change after them moves them again
-    head = load(place_id)
+    if place_id is None:
+        place_id = load().lineage_ids[-1]
+    tokens = _tokens([EVERYTHING, f"at:{place_id}"])  # before the head: a change after them moves them again
+    head = load()
     with _heads_lock:
-        _heads[place_id] = (head, tuple(tokens))
+        _heads[ident] = (head, tuple(tokens))
     return head, stamp(head.lineage_ids)
+
+
+def head_of(place) -> PlaceHead:
+    return PlaceHead(place.id, place.kind, place.name, place.address, place.lineage_ids, place.path)
+
+
+def place_head(place_id: int, kind, name: str, address: str | None, path: str) -> PlaceHead:
+    """A place's head from its columns (as read beside a row of it: a proposal's estate, a meeting's place)."""
+    return PlaceHead(place_id, kind, name, address, tuple(int(p) for p in path.strip("/").split("/") if p), path)
 
 
 def forget_heads() -> None:

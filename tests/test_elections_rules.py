@@ -32,6 +32,7 @@ from council.elections.rules import (
     next_round,
     nomination_stands,
     phase,
+    phase_ends,
     schedule_problem,
     slate_ready,
 )
@@ -96,6 +97,30 @@ def test_each_phase_starts_exactly_at_its_date(schedule):
     # Walking through an ordered schedule visits the phases in PHASE_ORDER, up to the count.
     walk = [_phase(d - TICK, schedule) for d, _b, _a in boundaries] + [_phase(schedule.closes_at, schedule)]
     assert walk == list(PHASE_ORDER[:5])
+
+
+@fewer
+@given(st.lists(moments, min_size=4, max_size=4), moments, st.lists(moments, min_size=1, max_size=20),
+       st.booleans())
+def test_the_phase_holds_until_phase_ends_says(dates, now, laters, counted):
+    """A page showing the phase may be kept until `phase_ends`: no moment before it is in another phase, and at
+    it (when the schedule is in order) the phase changes; with no date ahead the phase never changes by itself."""
+    roll, nominations, opens, closes = dates
+    schedule = Schedule(roll, nominations, opens, closes)
+    ends = phase_ends(now, schedule, opens, closes)
+    shown = phase(now, schedule, opens, closes, counted, False)
+    for later in laters:
+        if later >= now and (ends is None or later < ends):
+            assert phase(later, schedule, opens, closes, counted, False) is shown
+    assert ends is None or ends > now
+
+
+@fewer
+@given(ordered_schedules(strict=True))
+def test_phase_ends_at_exactly_the_next_date(schedule):
+    for date in (schedule.roll_until, schedule.nominations_until, schedule.opens_at, schedule.closes_at):
+        assert phase_ends(date - TICK, schedule, schedule.opens_at, schedule.closes_at) == date
+    assert phase_ends(schedule.closes_at, schedule, schedule.opens_at, schedule.closes_at) is None
 
 
 @fewer

@@ -477,3 +477,38 @@ def test_a_kept_place_page_reads_no_place_and_a_renamed_place_is_read_again(app,
     client = login("resident")
     assert client.get(f"/places/{world.estate}/ledger").status_code == 403  # the head is kept, the check is not
     assert client.get(f"/places/{world.b1}/proposals").status_code == 404  # a building has no proposal list
+
+
+def test_a_kept_proposal_or_meeting_page_reads_only_who_is_signed_in(app, world, login, kept):
+    from datetime import timedelta
+
+    from council.meetings import services as meetings
+    from council.meetings.rules import MeetingKind
+    from council.sqltypes import utcnow
+    from tests.test_meetings import _user
+
+    pid = published(app, world, login, title="加装电梯")
+    with app.app_context():
+        meeting = meetings.schedule(db.session.get(Place, world.estate), _user("secretary"), MeetingKind.FRIDAY,
+                                    "相约星期五", utcnow() + timedelta(days=7), "居委会议室")
+        meetings.publish(meeting, _user("secretary"))
+        db.session.commit()
+        meeting_id = meeting.id
+    client = login("resident")
+    for url in (f"/proposals/{pid}", f"/meetings/{meeting_id}"):
+        client.get(url)
+        with counting(app) as statements:
+            assert client.get(url).status_code == 200
+        assert len(statements) <= 2, statements  # who is signed in, and their standing
+
+
+def test_a_kept_head_never_lets_a_draft_through_and_follows_its_publication(app, world, login, kept):
+    resident(app, "wang", world.h12)
+    author = login("resident")
+    pid = proposal_id_from(write(author, world.estate, title="我的草稿"))
+    assert "我的草稿" in author.get(f"/proposals/{pid}").text  # the head is kept now
+    wang = login("wang")
+    assert wang.get(f"/proposals/{pid}").status_code == 403
+    login("resident").post(f"/proposals/{pid}/publish")
+    assert "我的草稿" in login("wang").get(f"/proposals/{pid}").text
+    assert login("outsider").get(f"/proposals/{pid}").status_code == 403  # another estate's resident

@@ -2,6 +2,7 @@
 from this week's concerns and from proposals, publish it to the place's members, calendar files, RSVPs."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
@@ -59,15 +60,39 @@ def local_start(day: date, hour: int, minute: int) -> datetime:
 
 # ---- loading and permissions ----------------------------------------------------------------------
 
-def get_meeting_or_404(meeting_id: int, people: bool = True) -> Meeting:
-    """The meeting with its place (and its chair and minute-taker, unless a kept page may need neither)."""
-    options = [joinedload(Meeting.place)]
-    if people:
-        options += [joinedload(Meeting.chair), joinedload(Meeting.minute_taker)]
-    meeting = db.session.get(Meeting, meeting_id, options=options)
+def get_meeting_or_404(meeting_id: int) -> Meeting:
+    meeting = db.session.get(Meeting, meeting_id, options=[joinedload(Meeting.place), joinedload(Meeting.chair),
+                                                           joinedload(Meeting.minute_taker)])
     if meeting is None:
         abort(404)
     return meeting
+
+
+@dataclass(frozen=True)
+class MeetingHead:
+    """What the meeting page needs before a kept page is asked for: who may see it and run it, and where."""
+    id: int
+    kind: MeetingKind
+    state: MeetingState
+    chair_id: int | None
+    minute_taker_id: int | None
+    place: versions.PlaceHead
+
+    @property
+    def lineage_ids(self) -> tuple[int, ...]:
+        return self.place.lineage_ids
+
+
+def meeting_head(meeting_id: int) -> MeetingHead:
+    """One query, always read afresh (not from the session's identity map), or 404."""
+    row = db.session.execute(
+        sa.select(Meeting.id, Meeting.kind, Meeting.state, Meeting.chair_id, Meeting.minute_taker_id,
+                  Meeting.place_id, Place.kind.label("place_kind"), Place.name, Place.address, Place.path)
+        .join(Place, Place.id == Meeting.place_id).where(Meeting.id == meeting_id)).one_or_none()
+    if row is None:
+        abort(404)
+    return MeetingHead(row.id, row.kind, row.state, row.chair_id, row.minute_taker_id,
+                       versions.place_head(row.place_id, row.place_kind, row.name, row.address, row.path))
 
 
 def is_party_member(user: User, place: Place) -> bool:

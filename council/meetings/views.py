@@ -107,8 +107,8 @@ def new(place_id: int):
         400 if form.errors else 200
 
 
-def _load(meeting_id: int, people: bool = True):
-    meeting = services.get_meeting_or_404(meeting_id, people)
+def _load(meeting_id: int):
+    meeting = services.get_meeting_or_404(meeting_id)
     if not services.may_see(current_standing(), current_user, meeting):
         abort(403)
     return meeting
@@ -124,13 +124,17 @@ def _run(meeting_id: int):
 @bp.get("/meetings/<int:meeting_id>")
 @login_required
 def show(meeting_id: int):
-    meeting = _load(meeting_id, people=False)  # a kept page needs neither chair nor minute-taker
+    kept, head = MembersPage.of_row("meetings.show", ("meeting", meeting_id),
+                                    lambda: services.meeting_head(meeting_id),
+                                    plain=lambda: services.get_meeting_or_404(meeting_id))
     standing = current_standing()
-    organiser = services.may_run(standing, current_user, meeting)
-    # Kept for those who hold the same and gave the same answer; the meeting is read again when rendered.
-    kept = MembersPage("meetings.show", meeting.place.lineage_ids, reload=[meeting, meeting.place])
+    if not services.may_see(standing, current_user, head):
+        abort(403)
+    organiser = services.may_run(standing, current_user, head)
+    # Kept for those who hold the same and gave the same answer.
     mine = kept.fact(("answer", current_user.id, meeting_id), lambda: services.answer_of(meeting_id, current_user))
-    return kept.serve((organiser, mine), lambda: _show(meeting, standing, organiser))
+    return kept.serve((organiser, mine),
+                      lambda: _show(services.get_meeting_or_404(meeting_id), standing, organiser))
 
 
 def _show(meeting, standing, organiser: bool) -> str:

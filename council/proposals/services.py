@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 
 import sqlalchemy as sa
 from flask import abort, url_for
@@ -96,18 +98,41 @@ REFUSALS = {
 
 # ---- loading and permissions ----------------------------------------------------------------------
 
-def get_proposal_or_404(proposal_id: int, people: bool = True) -> Proposal:
-    """The proposal with its estate (and its author and buildings, unless a kept page may need neither)."""
-    options = [joinedload(Proposal.estate)]
-    if people:
-        options += [joinedload(Proposal.author), selectinload(Proposal.buildings)]
-    proposal = db.session.get(Proposal, proposal_id, options=options)
+def get_proposal_or_404(proposal_id: int) -> Proposal:
+    proposal = db.session.get(Proposal, proposal_id, options=[
+        joinedload(Proposal.estate), joinedload(Proposal.author), selectinload(Proposal.buildings)])
     if proposal is None:
         abort(404)
     return proposal
 
 
-def may_view(standing: Standing, user: User | None, proposal: Proposal) -> bool:
+@dataclass(frozen=True)
+class ProposalHead:
+    """What the proposal page needs before a kept page is asked for: who may read it, and its estate."""
+    id: int
+    author_id: int
+    published_at: datetime | None
+    estate_id: int
+    estate: versions.PlaceHead
+
+    @property
+    def lineage_ids(self) -> tuple[int, ...]:
+        return self.estate.lineage_ids
+
+
+def proposal_head(proposal_id: int) -> ProposalHead:
+    """One query, always read afresh (not from the session's identity map), or 404."""
+    row = db.session.execute(
+        sa.select(Proposal.id, Proposal.author_id, Proposal.published_at, Proposal.estate_id, Place.kind,
+                  Place.name, Place.address, Place.path)
+        .join(Place, Place.id == Proposal.estate_id).where(Proposal.id == proposal_id)).one_or_none()
+    if row is None:
+        abort(404)
+    return ProposalHead(row.id, row.author_id, row.published_at, row.estate_id,
+                        versions.place_head(row.estate_id, row.kind, row.name, row.address, row.path))
+
+
+def may_view(standing: Standing, user: User | None, proposal: Proposal | ProposalHead) -> bool:
     """Drafts: their author only. Published ones: members of the estate, its owners, and staff above it."""
     if user is not None and proposal.author_id == user.id:
         return True

@@ -70,8 +70,8 @@ def new(place_id: int):
                            crumbs=ancestors(estate) + [estate]), 400 if form.errors else 200
 
 
-def _load(proposal_id: int, people: bool = True):
-    proposal = services.get_proposal_or_404(proposal_id, people)
+def _load(proposal_id: int):
+    proposal = services.get_proposal_or_404(proposal_id)
     if not services.may_view(current_standing(), current_user, proposal):
         abort(403)
     return proposal
@@ -107,15 +107,17 @@ def edit(proposal_id: int):
 @bp.get("/proposals/<int:proposal_id>")
 @login_required
 def show(proposal_id: int):
-    proposal = _load(proposal_id, people=False)  # a kept page needs neither author nor buildings
-    author = proposal.author_id == current_user.id
+    kept, head = MembersPage.of_row("proposals.show", ("proposal", proposal_id),
+                                    lambda: services.proposal_head(proposal_id),
+                                    plain=lambda: services.get_proposal_or_404(proposal_id))
+    if not services.may_view(current_standing(), current_user, head):
+        abort(403)
     # Kept for readers who hold the same, co-signed and follow alike and wrote nothing in it (a writer's own
-    # comments read differently to them: theirs alone). The proposal is read again when the page is rendered.
-    kept = MembersPage("proposals.show", proposal.estate.lineage_ids, reload=[proposal, proposal.estate])
+    # comments read differently to them: theirs alone).
     cosigned, following, commented = kept.fact(("reader", current_user.id, proposal_id),
                                                lambda: services.reader_facts(proposal_id, current_user))
-    return kept.serve((author, cosigned, following, commented and current_user.id),
-                      lambda: _show(proposal, cosigned, following))
+    return kept.serve((head.author_id == current_user.id, cosigned, following, commented and current_user.id),
+                      lambda: _show(services.get_proposal_or_404(proposal_id), cosigned, following))
 
 
 def _show(proposal, cosigned: bool, following: bool) -> str:
