@@ -22,6 +22,7 @@ Statements run on a bare connection, outside the session (bulk seeding, restorin
 """
 from __future__ import annotations
 
+import functools
 import logging
 import secrets
 import threading
@@ -182,6 +183,7 @@ def _target_of(column: sa.Column) -> sa.Table:
     return next(iter(column.foreign_keys)).column.table
 
 
+@functools.cache  # per table: asked for every row of every flush
 def _route(table: sa.Table) -> tuple[list[sa.Column], list[sa.Column]]:
     """The foreign keys that lead this table's rows to a place: those to `places`, and those to other tables
     that themselves lead to a place (never to people, `users`, nor to the table itself)."""
@@ -191,6 +193,7 @@ def _route(table: sa.Table) -> tuple[list[sa.Column], list[sa.Column]]:
     return direct, onward
 
 
+@functools.cache
 def _mapper_for(table: sa.Table):
     for mapper in db.Model.registry.mappers:
         if mapper.local_table is table:

@@ -6,11 +6,20 @@ from contextlib import contextmanager
 
 import sqlalchemy as sa
 
-from council.extensions import db
+from council import pagecache
+from council.extensions import cache, db
 from council.permissions import forget_standings
 
 # COUNCIL_TEST_KEEP_PAGES=1: the suite runs with members' pages kept (see conftest.py).
 KEEP_PAGES = os.environ.get("COUNCIL_TEST_KEEP_PAGES") == "1"
+
+
+def forget_kept_pages(app) -> None:
+    """The next request renders its page afresh, as with nothing kept (the suite may run with members' pages
+    kept: COUNCIL_TEST_KEEP_PAGES), so that what it counts is the page's rendering."""
+    with app.app_context():
+        cache.clear()
+    pagecache.forget_local()
 
 
 @contextmanager

@@ -22,6 +22,21 @@ from tests.helpers import counting
 from tests.test_proposals_flow import proposal_id_from, published, resident, write
 
 
+def _published_meeting(app, world, starts_in) -> int:
+    """A Friday meeting of the world's estate, published by its secretary, starting `starts_in` from now."""
+    from council.meetings import services as meetings
+    from council.meetings.rules import MeetingKind
+    from council.sqltypes import utcnow
+    from tests.test_meetings import _user
+
+    with app.app_context():
+        meeting = meetings.schedule(db.session.get(Place, world.estate), _user("secretary"), MeetingKind.FRIDAY,
+                                    "相约星期五", utcnow() + starts_in, "居委会议室")
+        meetings.publish(meeting, _user("secretary"))
+        db.session.commit()
+        return meeting.id
+
+
 @pytest.fixture
 def kept(app):
     """Members' pages kept in memory (one process: the suite), as every process keeps them in Redis."""
@@ -254,16 +269,7 @@ def test_a_page_showing_the_next_meeting_is_kept_no_longer_than_until_it_starts(
                                                                                    monkeypatch):
     from datetime import timedelta
 
-    from council.meetings import services as meetings
-    from council.meetings.rules import MeetingKind
-    from council.sqltypes import utcnow
-    from tests.test_meetings import _user
-
-    with app.app_context():
-        meeting = meetings.schedule(db.session.get(Place, world.estate), _user("secretary"), MeetingKind.FRIDAY,
-                                    "相约星期五", utcnow() + timedelta(minutes=3), "居委会议室")
-        meetings.publish(meeting, _user("secretary"))
-        db.session.commit()
+    _published_meeting(app, world, timedelta(minutes=3))
     kept_pages = _spy_on_keeping(monkeypatch)
     assert "相约星期五" in login("resident").get(f"/places/{world.estate}").text
     (key, timeout), = kept_pages
@@ -320,18 +326,8 @@ def test_the_ledger_is_kept_for_its_staff_and_moves_with_every_concern(app, worl
 def test_the_meeting_page_is_kept_per_answer_and_moves_with_the_agenda(app, world, login, kept):
     from datetime import timedelta
 
-    from council.meetings import services as meetings
-    from council.meetings.rules import MeetingKind
-    from council.sqltypes import utcnow
-    from tests.test_meetings import _user
-
     resident(app, "wang", world.h12)
-    with app.app_context():
-        meeting = meetings.schedule(db.session.get(Place, world.estate), _user("secretary"), MeetingKind.FRIDAY,
-                                    "相约星期五", utcnow() + timedelta(days=7), "居委会议室")
-        meetings.publish(meeting, _user("secretary"))
-        db.session.commit()
-        meeting_id = meeting.id
+    meeting_id = _published_meeting(app, world, timedelta(days=7))
     url = f"/meetings/{meeting_id}"
     wang = login("wang")
     assert "0 coming, 0 not coming" in wang.get(url).text
@@ -482,18 +478,8 @@ def test_a_kept_place_page_reads_no_place_and_a_renamed_place_is_read_again(app,
 def test_a_kept_proposal_or_meeting_page_reads_only_who_is_signed_in(app, world, login, kept):
     from datetime import timedelta
 
-    from council.meetings import services as meetings
-    from council.meetings.rules import MeetingKind
-    from council.sqltypes import utcnow
-    from tests.test_meetings import _user
-
     pid = published(app, world, login, title="加装电梯")
-    with app.app_context():
-        meeting = meetings.schedule(db.session.get(Place, world.estate), _user("secretary"), MeetingKind.FRIDAY,
-                                    "相约星期五", utcnow() + timedelta(days=7), "居委会议室")
-        meetings.publish(meeting, _user("secretary"))
-        db.session.commit()
-        meeting_id = meeting.id
+    meeting_id = _published_meeting(app, world, timedelta(days=7))
     client = login("resident")
     for url in (f"/proposals/{pid}", f"/meetings/{meeting_id}"):
         client.get(url)

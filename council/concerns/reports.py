@@ -121,9 +121,13 @@ def _ledger_filters(place_id: int):
     """The estate (for its staff only), and its ledger's filter form read from the query string."""
     estate = get_place_or_404(place_id, PlaceKind.ESTATE)
     require(Action.CONCERN_HANDLE, estate)
+    return estate, _ledger_form(estate)
+
+
+def _ledger_form(estate):
     form = LedgerFilterForm(estate, queries.buildings_of(estate), formdata=request.args)
     form.validate()
-    return estate, form
+    return form
 
 
 @bp.get("/places/<int:place_id>/ledger")
@@ -136,8 +140,7 @@ def ledger(place_id: int):
 
 
 def _ledger_page(estate) -> str:
-    form = LedgerFilterForm(estate, queries.buildings_of(estate), formdata=request.args)
-    form.validate()
+    form = _ledger_form(estate)
     page = queries.ledger_page(estate, form.filters(), request.args.get("page", 1, type=int),
                                current_app.config["PER_PAGE"])
     return render_template("concerns/ledger.html", place=estate, form=form, args=form.args(), page=page,
