@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 import sqlalchemy as sa
-from cachetools import LRUCache, TLRUCache
+from cachetools import LRUCache, TLRUCache, TTLCache
 from flask import abort, current_app, g, render_template, request, session
 from flask_babel import get_timezone
 from flask_login import current_user
@@ -214,10 +214,51 @@ class MembersPage:
                     _store(key, html, lifetime)
             except Exception:
                 log.warning("page cache unreachable: page not kept", exc_info=True)
-        account, menu = _personal(current_user.id, current_user.display_name, current_user.unread_count,
-                                  current_standing().is_staff, current_locale_code())
-        html = html.replace(ACCOUNT_MARK, account, 1).replace(MENU_MARK, menu, 1)
-        return html.replace(TOKEN_MARK, token) if token else html
+        return _personalise(html, token)
+
+
+def _personalise(html: str, token: str | None) -> str:
+    """A kept members' page with the signed-in person's own header and CSRF token put in."""
+    account, menu = _personal(current_user.id, current_user.display_name, current_user.unread_count,
+                              current_standing().is_staff, current_locale_code())
+    html = html.replace(ACCOUNT_MARK, account, 1).replace(MENU_MARK, menu, 1)
+    return html.replace(TOKEN_MARK, token) if token else html
+
+
+# ---- pages kept briefly by each process ---------------------------------------------------------------
+
+BRIEF_SECONDS = 30
+_brief: TTLCache = TTLCache(maxsize=2_000, ttl=BRIEF_SECONDS)
+
+
+def briefly_kept(name: str, parts: tuple, fills: dict[str, str], render) -> str:
+    """A signed-in page that readers of the same standing see alike but for their header and `fills` (marks the
+    page was rendered with → this request's text, escaped already), such as the receipt of a ballot with its
+    tracker: rendered once per process for `parts`, standing, language and zone, and sent again for
+    BRIEF_SECONDS (so what it shows of titles and places' names may lag that long; nothing else is on it). It
+    needs no shared store. Not with a message waiting to be flashed."""
+    if session.get("_flashes") or not current_user.is_authenticated:
+        return _filled(render(), fills)
+    key = (name, parts, current_standing().key, current_locale_code(), str(get_timezone()))
+    token = _token()
+    with _local_lock:
+        html = _brief.get(key)
+    if html is None:
+        g.council_keeping = True
+        try:
+            html = render()
+        finally:
+            g.council_keeping = False
+        html = html.replace(token, TOKEN_MARK) if token else html
+        with _local_lock:
+            _brief[key] = html
+    return _filled(_personalise(html, token), fills)
+
+
+def _filled(html: str, fills: dict[str, str]) -> str:
+    for mark, text in fills.items():
+        html = html.replace(mark, text)
+    return html
 
 
 # A kept page's key names its versions, so what a key holds never changes: each process keeps the pages it sends
@@ -253,13 +294,25 @@ def _remember(key: str, value: tuple[str, float]) -> None:
             pass
 
 
+_forgetters: list = []
+
+
+def forgets(function):
+    """Register what drops something another module keeps in this process: `forget_local` calls it too."""
+    _forgetters.append(function)
+    return function
+
+
 def forget_local() -> None:
-    """Drop what this process keeps in memory (the tests do, between tests)."""
+    """Drop what this process keeps in memory (the tests do, between tests: ids start again from 1)."""
     with _local_lock:
         _local.clear()
         _facts.clear()
+        _brief.clear()
     _personal.cache_clear()
     forget_heads()
+    for forget in _forgetters:
+        forget()
 
 
 @lru_cache(maxsize=20_000)

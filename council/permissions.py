@@ -20,6 +20,7 @@ from council.extensions import db
 from council.membership.models import Membership, MembershipStatus
 from council.roles.models import Role, RoleGrant
 from council.territory.models import Household, Place, PlaceKind
+from council.versions import for_people
 
 
 class Action(enum.StrEnum):
@@ -173,9 +174,9 @@ def _standing_moves(session, _context, _instances) -> None:
                 if isinstance(obj, (RoleGrant, Membership)) and session.is_modified(obj)}
     changed.discard(None)  # a person made in this same flush: nothing of theirs is kept anywhere yet
     if changed:
-        session.execute(sa.update(User).where(User.id.in_(sorted(changed)))
-                        .values(standing_version=User.standing_version + 1)
-                        .execution_options(synchronize_session=False))
+        session.execute(for_people(sa.update(User).where(User.id.in_(sorted(changed)))
+                                   .values(standing_version=User.standing_version + 1)
+                                   .execution_options(synchronize_session=False), *changed))
 
 
 def can(action: Action | str, place: Place | None) -> bool:

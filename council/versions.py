@@ -19,6 +19,11 @@ nothing. Statements run without the ORM (`session.execute(sa.update(...))`) cann
 `EVERYTHING`, unless the caller has placed them with `touch(...)` and marked them `execution_options(**PLACED)`.
 Statements run on a bare connection, outside the session (bulk seeding, restoring a backup), must call
 `move_everything()` themselves.
+
+People have versions too: `person:<id>` moves with every change to the person's row or to their inbox (their
+unread count), and `people` with a statement on those tables that names nobody, so an app process may keep a
+signed-in person's row between requests (council/accounts/kept.py). Statements on them that know whom they
+change say so with `for_people(...)`.
 """
 from __future__ import annotations
 
@@ -40,11 +45,15 @@ from council.extensions import cache, db
 log = logging.getLogger(__name__)
 
 EVERYTHING = "all"
+PEOPLE = "people"
 PLACED = {"council_placed": True}
 _CHANGED = "council.versions.changed"
-# Rows that no kept page shows: changing them moves no version.
+# Rows that no kept page shows: changing them moves no version of a place.
 UNSHOWN = frozenset({"notifications", "audit_log", "audit_head", "claim_codes", "users", "bench_stamp",
                      "bench_ceiling", "alembic_version"})
+# Rows a kept person shows (council/accounts/kept.py), by the column naming the person: changing them moves
+# that person's version.
+PERSONAL = {"users": "id", "notifications": "user_id"}
 
 
 def key(scope) -> str:
@@ -60,6 +69,11 @@ def stamp(lineage: Sequence[int]) -> str:
     A version nobody has set yet (or that the store lost) is set here: pages kept under it are built after."""
     *above, place_id = lineage
     return ".".join(_tokens([EVERYTHING, f"place:{place_id}", *(f"at:{pid}" for pid in above)]))
+
+
+def person_stamp(user_id: int) -> tuple[str, str]:
+    """The versions a kept row of this person is good for, read now (one round trip to the store)."""
+    return tuple(_tokens([PEOPLE, f"person:{user_id}"]))
 
 
 def _tokens(scopes: list[str]) -> list[str]:
@@ -164,9 +178,32 @@ def placed(statement, *place_ids: int | None):
     return statement.execution_options(**PLACED)
 
 
+def touch_people(*user_ids: int | None) -> None:
+    """Move these people's versions when the current transaction commits."""
+    if _enabled():
+        db.session.info.setdefault(_CHANGED, set()).update(f"person:{uid}" for uid in user_ids if uid is not None)
+
+
+def for_people(statement, *user_ids: int | None):
+    """`statement` (on users or notifications, run through the session), having moved these people's versions
+    when the transaction commits: it then moves nobody else's (a caller that learns whom it changed from the
+    statement itself touches them afterwards)."""
+    touch_people(*user_ids)
+    return statement.execution_options(**PLACED)
+
+
+def placed_lineage(statement, lineage_ids: tuple[int, ...]):
+    """`placed` for a place whose lineage (ids from the top down) the caller knows already: no query."""
+    if _enabled():
+        db.session.info.setdefault(_CHANGED, set()).update(
+            {f"at:{lineage_ids[-1]}", *(f"place:{pid}" for pid in lineage_ids)})
+    return statement.execution_options(**PLACED)
+
+
 def move_everything() -> None:
-    """Every kept page is out of date now (after a bulk change outside the session: seeding, a restore)."""
-    _move({EVERYTHING})
+    """Every kept page and person is out of date now (after a bulk change outside the session: seeding, a
+    restore)."""
+    _move({EVERYTHING, PEOPLE})
 
 
 def _lineage(session, place_id: int) -> set[str] | None:
@@ -258,6 +295,21 @@ def _note_changes(session, _context, _instances) -> None:
         changed.update({EVERYTHING} if scopes is None else scopes)
 
 
+@sa.event.listens_for(Session, "after_flush")
+def _note_people(session, _context) -> None:
+    """The people whose kept row a flush changes (in after_flush: a new row has its id by then)."""
+    if not _enabled():
+        return
+    changed = session.info.setdefault(_CHANGED, set())
+    for obj in (*session.new, *session.deleted, *(o for o in session.dirty if session.is_modified(o))):
+        mapper = sa.inspect(obj).mapper
+        column = PERSONAL.get(mapper.local_table.name)
+        if column is not None:
+            attribute = mapper.get_property_by_column(mapper.local_table.c[column]).key
+            changed.update(f"person:{uid}" for uid in {getattr(obj, attribute), *_old_values(obj, attribute)}
+                           if uid is not None)
+
+
 @sa.event.listens_for(Session, "do_orm_execute")
 def _note_statement(state) -> None:
     if not _enabled() or not (state.is_insert or state.is_update or state.is_delete):
@@ -265,9 +317,11 @@ def _note_statement(state) -> None:
     if state.execution_options.get("council_placed") or state.statement.get_execution_options().get("council_placed"):
         return
     table = getattr(state.statement, "table", None)
-    if table is not None and getattr(table, "name", None) in UNSHOWN:
-        return
-    state.session.info.setdefault(_CHANGED, set()).add(EVERYTHING)
+    name = getattr(table, "name", None)
+    if name in PERSONAL:
+        state.session.info.setdefault(_CHANGED, set()).add(PEOPLE)
+    elif name not in UNSHOWN:
+        state.session.info.setdefault(_CHANGED, set()).add(EVERYTHING)
 
 
 @sa.event.listens_for(Session, "after_commit")

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 import sqlalchemy as sa
 
 from council import pagecache
+from council.accounts import kept as kept_people
 from council.extensions import cache, db
 from council.permissions import forget_standings
 
@@ -25,9 +26,10 @@ def forget_kept_pages(app) -> None:
 @contextmanager
 def counting(app):
     """Collect every SQL statement sent while the block runs (for fixed-query-count guards). Each block starts
-    with no standing kept (council.permissions keeps people's standing between requests), so two blocks
-    compare the same work."""
+    with no standing and no person kept (council.permissions keeps people's standing between requests, and
+    council.accounts.kept the signed-in person's row), so two blocks compare the same work."""
     forget_standings()
+    kept_people.forget()
     with app.app_context():
         engine = db.engine
     statements: list[str] = []

@@ -9,9 +9,8 @@ from datetime import timedelta
 import phonenumbers
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import undefer_group
 
-from council.accounts import passwords
+from council.accounts import kept, passwords
 from council.accounts.models import ClaimCode, User
 from council.activity.services import record
 from council.exceptions import Refused
@@ -185,8 +184,8 @@ def load_user(session_id: str) -> User | None:
     user_id, _, version = session_id.partition(":")
     if not user_id.isdigit() or not version.isdigit():
         return None
-    # With the "per_request" group: what every page shows of the person (the header's unread count).
-    user = db.session.get(User, int(user_id), options=[undefer_group("per_request")])
+    # With the "per_request" group (the header's unread count); kept per process while it has not changed.
+    user = kept.person(int(user_id))
     if user is None or user.session_version != int(version) or not user.has_account:
         return None
     return user

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from council.extensions import db
 from council.notifications.models import Notification
 from council.sqltypes import utcnow
+from council.versions import for_people, touch_people
 
 _SENTENCES: dict[str, object] = {}
 _LINKS: dict[str, Callable[[int], str]] = {}
@@ -30,7 +31,7 @@ def notify(user_ids: Iterable[int | None], verb: str, subject_type: str, subject
     _known(verb)
     recipients = sorted({uid for uid in user_ids if uid is not None and uid != actor_id})
     if recipients:
-        db.session.execute(sa.insert(Notification), [
+        db.session.execute(for_people(sa.insert(Notification), *recipients), [
             {"user_id": uid, "verb": verb, "subject_type": subject_type, "subject_id": subject_id,
              "title": title[:200], "actor_id": actor_id, "created_at": utcnow()} for uid in recipients])
     return len(recipients)
@@ -49,8 +50,12 @@ def notify_selected(recipients: sa.Select, verb: str, subject_type: str, subject
             .where(person.is_not(None)).distinct())
     if actor_id is not None:
         rows = rows.where(person != actor_id)
-    return db.session.execute(sa.insert(Notification).from_select(
-        ["user_id", "verb", "subject_type", "subject_id", "title", "actor_id", "created_at"], rows)).rowcount
+    # RETURNING the recipients: their kept rows (council/accounts/kept.py) show a new unread count.
+    sent = db.session.scalars(for_people(sa.insert(Notification).from_select(
+        ["user_id", "verb", "subject_type", "subject_id", "title", "actor_id", "created_at"], rows)
+        .returning(Notification.user_id))).all()
+    touch_people(*sent)
+    return len(sent)
 
 
 def inbox_page(user_id: int, page: int, per_page: int):
@@ -59,8 +64,8 @@ def inbox_page(user_id: int, page: int, per_page: int):
 
 
 def mark_all_read(user_id: int) -> None:
-    db.session.execute(sa.update(Notification).where(
-        Notification.user_id == user_id, Notification.read_at.is_(None)).values(read_at=utcnow()))
+    db.session.execute(for_people(sa.update(Notification).where(
+        Notification.user_id == user_id, Notification.read_at.is_(None)).values(read_at=utcnow()), user_id))
 
 
 def open_notification(notification: Notification) -> str:
