@@ -63,7 +63,7 @@ WORKER = """
 import sys, time
 from council import create_app
 from council.config import TestConfig
-from council.ballots import services as polls
+from council.ballots import casting
 from council.elections import services, voting
 from council.elections.models import Election, ElectionRound
 from council.elections.rules import Mark, Marks
@@ -83,11 +83,11 @@ def stop_here():
 
 with app.app_context():
     if where == "after_roll_update":
-        original = polls.new_tracker
+        original = casting.new_tracker
         def tracker():  # called after the roll line's conditional update, before the ballot's insert
             stop_here()
             return original()
-        polls.new_tracker = tracker
+        casting.new_tracker = tracker
     election, round_ = db.session.get(Election, {election}), db.session.get(ElectionRound, {round_id})
     voter, line = db.session.get(User, {voter}), db.session.get(RollLine, {line})
     voting.cast(election, round_, line, Marks({{{candidate}: Mark.FOR}}), voter)

@@ -50,9 +50,17 @@ def options_of(poll: Poll) -> list[PollOption]:
 
 
 def check_marks(poll: Poll, choice: Choice, picks: frozenset[int], paper: bool = False) -> str | None:
-    """The picks to store for a ballot, after checking them: only options of the poll; none with an
-    abstention or "none of these"; online, no more than allowed (a paper ballot naming more is void)."""
-    if poll.max_choices is None:
+    """The picks to store for a ballot, after checking them (`check_picks`) against the poll's options."""
+    positions = frozenset(db.session.scalars(sa.select(PollOption.position).where(PollOption.poll_id == poll.id))
+                          ) if poll.max_choices is not None and picks else frozenset()
+    return check_picks(poll.max_choices, positions, choice, picks, paper)
+
+
+def check_picks(max_choices: int | None, positions: frozenset[int], choice: Choice, picks: frozenset[int],
+                paper: bool = False) -> str | None:
+    """The picks to store for a ballot, after checking them: only options of the poll (`positions`); none with
+    an abstention or "none of these"; online, no more than allowed (a paper ballot naming more is void)."""
+    if max_choices is None:
         if picks:
             raise Refused(_l("This vote has no options to pick."))
         return None
@@ -60,11 +68,10 @@ def check_marks(poll: Poll, choice: Choice, picks: frozenset[int], paper: bool =
         raise Refused(_l("Pick an option, or choose none of these, or abstain."), "choice")
     if choice is not Choice.FOR and picks:
         raise Refused(_l("Pick options, or none of these, or abstain: not both."), "choice")
-    positions = set(db.session.scalars(sa.select(PollOption.position).where(PollOption.poll_id == poll.id)))
     if not picks <= positions:
         raise Refused(_l("Pick among the options of this vote."), "choice")
-    if len(picks) > poll.max_choices and not paper:
-        raise Refused(_l("Pick at most %(n)s options.", n=poll.max_choices), "choice")
+    if len(picks) > max_choices and not paper:
+        raise Refused(_l("Pick at most %(n)s options.", n=max_choices), "choice")
     return encode(picks)
 
 

@@ -21,7 +21,7 @@ from sqlalchemy.orm import joinedload
 from council import versions
 from council.accounts.models import User
 from council.activity.services import record, register_verbs
-from council.ballots import choices, rules
+from council.ballots import casting, choices, rules
 from council.ballots.models import Basis, Channel, Poll, PollState, PublishedBallot, RollLine, SecretBallot
 from council.ballots.rules import Ballot, Choice, RollEntry, Rule
 from council.exceptions import Refused
@@ -196,17 +196,11 @@ def open_poll(place: Place, subject_type: str, subject_id: int, title: str, rule
 # ---- who may cast --------------------------------------------------------------------------------
 
 def _household_casters(poll: Poll, user: User):
-    """Households this person may vote for: an adult member approved before the poll opened (an owner,
-    for owners' votes). One ballot per household; the first one cast counts. With the owner register, the
+    """Households this person may vote for (council.ballots.casting.households_of); with the owner register, the
     unit's current caster votes (after a sale, the new owner)."""
     if poll.by_register:
         return sa.select(Ownership.household_id).where(register.may_cast_for(user))
-    query = sa.select(Membership.household_id).where(
-        Membership.user_id == user.id, Membership.status == MembershipStatus.APPROVED,
-        Membership.is_adult.is_(True), Membership.decided_at <= poll.opened_at)
-    if poll.basis is Basis.OWNERS:
-        query = query.where(Membership.relation == Relation.OWNER)
-    return query
+    return casting.households_of(poll, user.id)
 
 
 def casters(poll: Poll) -> list[int]:
@@ -267,22 +261,10 @@ def hold(poll: Poll) -> None:
                        .execution_options(synchronize_session=False))
 
 
-def _still_open(poll: Poll, now: datetime):
-    """SQL condition: the poll is open and within its window, checked inside the update itself."""
-    return sa.exists().where(Poll.id == poll.id, Poll.state == PollState.OPEN,
-                             Poll.opened_at <= now, Poll.closes_at > now)
-
-
 def _check_open(poll: Poll, now: datetime, share: bool = True) -> None:
     state, opened_at, closes_at, _ = _lock(poll, share)
     if state is not PollState.OPEN or not rules.window_open(now, opened_at, closes_at):
         raise Refused(_l("This vote is closed."))
-
-
-def new_tracker() -> str:
-    """A tracker for the voter to keep: 12 characters, unambiguous when read aloud or copied by hand."""
-    alphabet = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
-    return "".join(secrets.choice(alphabet) for _ in range(12))
 
 
 def _mark(poll: Poll, line: RollLine, channel: Channel, now: datetime, **named) -> None:
@@ -301,7 +283,7 @@ def _mark(poll: Poll, line: RollLine, channel: Channel, now: datetime, **named) 
             .order_by(RollLine.id).with_for_update())
     done = db.session.execute(versions.placed(
         sa.update(RollLine).where(RollLine.id == line.id, RollLine.poll_id == poll.id, RollLine.status.is_(None),
-                                  _still_open(poll, now))
+                                  casting.still_open(poll.id, now))
         .values(status=channel, **named, **key).execution_options(synchronize_session=False), poll.place_id)).rowcount
     if done != 1:
         raise Refused(_l("A ballot has already been cast for this line of the roll."))
@@ -316,8 +298,11 @@ def cast(poll: Poll, line: RollLine, choice: Choice, by: User, now: datetime | N
          picks: frozenset[int] = frozenset(), marks: str | None = None) -> str | None:
     """Cast `line`'s ballot online (or by proxy). Returns the tracker of a secret ballot, shown once.
     In a choice vote, FOR with `picks` picks options, AGAINST is "none of these", ABSTAIN abstains.
-    An election ballot is FOR with `marks`, checked by the elections area before it comes here."""
+    An election ballot is FOR with `marks`, checked by the elections area before it comes here.
+    Polls not on the owner register are cast by council.ballots.casting (a head read now, no kept one)."""
     now = now or utcnow()
+    if not poll.by_register:
+        return casting.cast(casting.head_of(poll), line.id, choice, by.id, now, picks, marks).tracker
     channel = _may_cast(poll, line, by)
     if channel is None:
         raise Refused(_l("You are not on the roll for this line."))
@@ -327,7 +312,7 @@ def cast(poll: Poll, line: RollLine, choice: Choice, by: User, now: datetime | N
     _check_open(poll, now)
     if poll.secret:
         _mark(poll, line, channel, now)
-        tracker = new_tracker()
+        tracker = casting.new_tracker()
         db.session.add(SecretBallot(id=secrets.token_urlsafe(16), poll_id=poll.id, tracker=tracker, choice=choice,
                                     picks=stored, marks=marks))
         db.session.flush()

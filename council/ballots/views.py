@@ -19,10 +19,12 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from markupsafe import escape
 
 from council.accounts.services import find_by_login
 from council.audit import services as audit
-from council.ballots import bp, choices, publication, queries, services
+from council.ballots import bp, casting, choices, publication, queries, services
+from council.ballots.casting import LABEL_MARK, TRACKER_MARK, spaced
 from council.ballots.forms import (
     BASIS_LABELS,
     CHOICE_LABELS,
@@ -37,14 +39,18 @@ from council.ballots.forms import (
     TrackerForm,
     required_label,
 )
+from council.ballots.models import Poll
 from council.ballots.rules import Choice
 from council.csvfiles import safe_row
 from council.exceptions import Refused
 from council.extensions import db, limiter
 from council.forms import EmptyForm, commit_or_flash, saving
 from council.owners.services import owns_in
+from council.pagecache import briefly_kept
 from council.permissions import Action, can, current_standing
-from council.territory.services import ancestors
+from council.sqltypes import utcnow
+from council.territory.services import ancestors, get_place_or_404
+from council.versions import PlaceHead
 
 
 def _load(poll_id: int, action: Action = Action.PLACE_VIEW):
@@ -61,8 +67,14 @@ def _load(poll_id: int, action: Action = Action.PLACE_VIEW):
     return poll
 
 
+def place_head(poll) -> PlaceHead:
+    """Where the poll (or its head) is, enough for `can`: its place's lineage (names are not needed)."""
+    return PlaceHead(poll.place_id, None, "", None, poll.lineage_ids)
+
+
 def _crumbs(poll):
-    return ancestors(poll.place) + [poll.place]
+    place = poll.place if isinstance(poll, Poll) else get_place_or_404(poll.place_id)
+    return ancestors(place) + [place]
 
 
 def _options(poll) -> dict:
@@ -103,7 +115,31 @@ def show(poll_id: int):
 @login_required
 def cast(poll_id: int, line_id: int):
     """Cast one line's ballot. A secret ballot's tracker is shown on this response only, never stored
-    with the voter nor put in the session: reloading cannot show it again."""
+    with the voter nor put in the session: reloading cannot show it again. What the cast needs of the poll
+    comes from this process's memory (casting.kept_head); whether it is open, from the cast's own statement."""
+    now = utcnow()
+    head = casting.kept_head(poll_id, now)
+    if head is None or services.shown_by_subject(head):
+        abort(404)
+    if head.by_register or not can(Action.PLACE_VIEW, place_head(head)):
+        return _cast_read(poll_id, line_id)  # the owner register's general path; or whoever holds a ballot here
+    form = CastForm()
+    if not EmptyForm().validate_on_submit() or (head.max_choices is None and not form.validate()):
+        flash(next(iter(form.errors.values()), [_("The form has expired. Please try again.")])[0], "error")
+        return redirect(url_for("ballots.show", poll_id=poll_id))
+    try:
+        choice, picks = _marks(head, form)
+        done = casting.cast(head, line_id, choice, current_user.id, now, picks)
+    except Refused as refusal:
+        db.session.rollback()
+        flash(refusal.message, "error")
+        return redirect(url_for("ballots.show", poll_id=poll_id))
+    return _receipt(head, done.label, done.tracker, choice, picks)
+
+
+def _cast_read(poll_id: int, line_id: int):
+    """The cast with the poll and the line read first (the owner register's polls; a voter who holds a ballot
+    of a poll of a place they do not belong to)."""
     poll = _load(poll_id)
     line = services.get_line_or_404(poll, line_id)
     form = CastForm()
@@ -117,13 +153,24 @@ def cast(poll_id: int, line_id: int):
         db.session.rollback()
         flash(refusal.message, "error")
         return redirect(url_for("ballots.show", poll_id=poll.id))
-    # The receipt is made before the commit (all it shows is loaded: nothing is read again after) and sent only
-    # once the commit succeeded: a failed commit is an error page, never a receipt.
-    receipt = render_template(
-        "ballots/receipt.html", poll=poll, line=line, tracker=tracker, choice=None if poll.secret else choice,
-        picked=None if poll.secret or poll.max_choices is None
-        else mark_label(choice, choices.encode(picks), choices.options_of(poll)),
-        crumbs=_crumbs(poll))
+    return _receipt(poll, line.label, tracker, choice, picks)
+
+
+def _receipt(poll, label: str, tracker: str | None, choice: Choice, picks: frozenset[int]):
+    """The receipt, made before the commit (nothing is read again after it) and sent only once the commit
+    succeeded: a failed commit is an error page, never a receipt. A secret ballot's is the same for every voter
+    of the same standing but for the tracker, the line and the header: rendered once per process a while."""
+    if tracker is not None:
+        receipt = briefly_kept(
+            "vote-receipt", (poll.id,), {TRACKER_MARK: spaced(tracker), LABEL_MARK: str(escape(label))},
+            lambda: render_template("ballots/receipt.html", poll=poll, label=LABEL_MARK, tracker_shown=TRACKER_MARK,
+                                    crumbs=_crumbs(poll)))
+    else:
+        receipt = render_template(
+            "ballots/receipt.html", poll=poll, label=label, choice=choice,
+            picked=None if poll.max_choices is None else mark_label(choice, choices.encode(picks),
+                                                                    choices.options_of(poll)),
+            crumbs=_crumbs(poll))
     db.session.commit()
     response = make_response(receipt)
     response.headers["Cache-Control"] = "no-store"

@@ -24,6 +24,7 @@ from markupsafe import Markup
 from council.accounts.models import User
 from council.ballots import publication, queries
 from council.ballots import services as polls
+from council.ballots.casting import TRACKER_MARK, spaced
 from council.ballots.forms import TrackerForm
 from council.ballots.rules import objections_open
 from council.elections import (  # noqa: F401  (desk: the officials' pages; counting: the poll subject)
@@ -42,6 +43,7 @@ from council.exceptions import Refused
 from council.extensions import db, limiter
 from council.forms import EmptyForm, button_action, commit_or_flash, posted_id, saving
 from council.meetings.minutes import qr_svg
+from council.pagecache import briefly_kept
 from council.permissions import Action, can
 from council.sqltypes import utcnow
 from council.territory.models import Place, PlaceKind
@@ -279,19 +281,19 @@ def photo(election_id: int, nomination_id: int):
 
 # ---- the ballot ---------------------------------------------------------------------------------------
 
-def _cast(election, round_, printed, line) -> str:
+def _cast(head: voting.BallotHead, line_id: int) -> str:
     """Read the ballot form and cast it; returns the tracker. Write-ins are named in any refusal."""
     written: dict[int, str] = {}
 
     def resolve(text: str) -> int:
-        person = voting.resolve_write_in(election, text)
+        person = voting.resolve_write_in(head.election, text)
         written[person] = text
         return person
 
-    marks = forms.read_ballot(election, round_, printed, request.form, resolve)
-    if written:
-        voting.check(election, round_, marks, written, printed)  # the same check as cast's, naming the write-in
-    return voting.cast(election, round_, line, marks, current_user, printed=printed)
+    marks = forms.read_ballot(head.election, head.round, head.printed, request.form, resolve)
+    if written:  # the same check as the cast's, naming the write-in
+        voting.check(head.election, head.round, marks, written, head.printed)
+    return voting.cast_line(head, line_id, marks, current_user)
 
 
 @bp.route("/elections/<int:election_id>/rounds/<int:number>/ballot", methods=["GET", "POST"])
@@ -300,29 +302,37 @@ def _cast(election, round_, printed, line) -> str:
 def ballot(election_id: int, number: int):
     """The ballots this person may cast in a round (their own, and any they hold a written proxy for).
     The tracker is shown on the response to the cast only: never stored with the voter, flashed, put in
-    the session or in a URL, so reloading cannot show it again."""
-    election, round_ = pages.load_round(election_id, number)
-    poll = services.poll_of(round_)
-    printed = nominations.printed(round_.id)
+    the session or in a URL, so reloading cannot show it again. A cast reads what it needs of the round from
+    this process's memory (voting.kept_head); the page is read afresh."""
     failed = None
     if request.method == "POST":
-        line = polls.get_line_or_404(poll, posted_id("line_id") or 0)
+        head = voting.kept_head(election_id, number, utcnow())
+        if not services.may_view(head.election, current_user):
+            abort(403)
+        line_id = posted_id("line_id") or 0
         try:
             if not EmptyForm().validate_on_submit():
                 raise Refused(EXPIRED)
-            tracker = _cast(election, round_, printed, line)
+            tracker = _cast(head, line_id)
         except Refused as refusal:
             db.session.rollback()
-            failed = dict(line_id=line.id, message=refusal.message, form=request.form)
+            failed = dict(line_id=line_id, message=refusal.message, form=request.form)
         else:
-            # The receipt is made before the commit (what it shows is all loaded: no reading it all again after)
-            # and sent only once the commit succeeded: a failed commit is an error page, never a receipt.
-            receipt = render_template("elections/receipt.html", election=election, round_=round_, tracker=tracker,
-                                      crumbs=pages.crumbs(election))
+            # The receipt is made before the commit (from the head: nothing is read) and sent only once the
+            # commit succeeded: a failed commit is an error page, never a receipt. Voters of the same standing get
+            # the same receipt but for the tracker and their header: rendered once per process a while.
+            receipt = briefly_kept("election-receipt", (head.election.id, head.round.number),
+                                   {TRACKER_MARK: spaced(tracker)},
+                                   lambda: render_template("elections/receipt.html", election=head.election,
+                                                           round_=head.round, tracker_shown=TRACKER_MARK,
+                                                           crumbs=pages.crumbs(head.election)))
             db.session.commit()
             response = make_response(receipt)
             response.headers["Cache-Control"] = "no-store"
             return response
+    election, round_ = pages.load_round(election_id, number)
+    poll = services.poll_of(round_)
+    printed = nominations.printed(round_.id)
     lines = polls.lines_for(poll, current_user)
     response = make_response(render_template(
         "elections/ballot.html", election=election, round_=round_, poll=poll, printed=printed, lines=lines,

@@ -1,20 +1,28 @@
 """Casting an election ballot online, the tellers' roll (written proxies, check-off for a paper ballot at
 the polling station or the roving box) and the two tellers' entry of every paper ballot.
 
-The ballot goes through `council.ballots.services.cast`: the voter's roll line moves from NULL to a
-channel by a conditional update, then a box row with a random id, a tracker and the marks; nothing else.
+The ballot goes through `council.ballots.casting.cast`: the voter's roll line moves from NULL to a channel by a
+conditional update, then a box row with a random id, a tracker and the marks; nothing else. What a cast needs of
+the election and its round that does not change while the round's poll is open (the seats, whether write-ins are
+allowed, the printed candidates...) is a `BallotHead`, kept per process for a short while (`kept_head`): whether
+the poll is open is decided by the cast's own statement, never by a kept head.
 """
 from __future__ import annotations
 
 import secrets
+import threading
+from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
+from cachetools import TTLCache
 from flask import abort
 from flask_babel import lazy_gettext as _l
 
+from council import pagecache
 from council.accounts.models import User
 from council.activity.services import record, register_verbs
+from council.ballots import casting
 from council.ballots import services as polls
 from council.ballots.models import PollState, RollLine
 from council.ballots.rules import Choice, paper_fits
@@ -26,6 +34,7 @@ from council.extensions import db
 from council.membership.models import Membership, MembershipStatus
 from council.sqltypes import utcnow
 from council.territory.models import Household, Place
+from council.versions import head_of as place_head
 
 register_verbs({
     "election.batch": _l("started a batch of paper ballots"),
@@ -51,6 +60,84 @@ def may_vote_now(election: Election, round_: ElectionRound, now: datetime | None
     return (poll.state is PollState.OPEN and poll.opened_at <= now < poll.closes_at
             and round_.id == services.latest_round(election).id
             and election.slate_published_at is not None and election.finished_at is None)
+
+
+# ---- what a cast needs, kept ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ElectionHead:
+    id: int
+    estate_id: int
+    title: str
+    with_marks: bool
+    slate_published_at: datetime | None  # once set, never unset
+    finished_at: datetime | None  # set after the last count, when no poll is open any more
+    estate: object  # council.versions.PlaceHead: who may see it (`can`), crumbs
+
+
+@dataclass(frozen=True)
+class RoundHead:
+    id: int
+    number: int
+    seats: int
+    write_ins: bool
+
+
+@dataclass(frozen=True)
+class Candidate:
+    user_id: int
+
+
+@dataclass(frozen=True)
+class BallotHead:
+    """A round as a cast sees it: nothing here changes while its poll is open (a new round is called only after
+    this one is counted; the slate is printed before voting and cannot change after)."""
+    election: ElectionHead
+    round: RoundHead
+    printed: tuple[Candidate, ...]
+    poll: casting.PollHead
+    latest: bool  # the election's latest round when read (a later one comes only after this poll closed)
+
+    def may_vote_now(self, now: datetime) -> bool:
+        """`may_vote_now` as far as the head can tell (whether the poll is open, the cast's statement decides)."""
+        return (self.poll.may_take(now) and self.latest and self.election.slate_published_at is not None
+                and self.election.finished_at is None)
+
+
+def head_of(election: Election, round_: ElectionRound, printed: list[RoundCandidate] | None = None) -> BallotHead:
+    """The head of a loaded election and round (their printed candidates read unless given)."""
+    printed = nominations.printed(round_.id) if printed is None else printed
+    return BallotHead(
+        ElectionHead(election.id, election.estate_id, election.title, election.with_marks,
+                     election.slate_published_at, election.finished_at, place_head(election.estate)),
+        RoundHead(round_.id, round_.number, round_.seats, round_.write_ins),
+        tuple(Candidate(c.user_id) for c in printed), casting.head_of(services.poll_of(round_)),
+        round_.id == services.latest_round(election).id)
+
+
+_heads: TTLCache = TTLCache(maxsize=1_000, ttl=casting.HEAD_SECONDS)
+_heads_lock = threading.Lock()
+
+
+def kept_head(election_id: int, number: int, now: datetime) -> BallotHead:
+    """The head of round `number` of the election (404 if there is none) from this process's memory, read at
+    most HEAD_SECONDS ago, else read now, and kept if the round takes ballots now (so a refusal before voting
+    opens, or before the slate is out, always comes from what was just read)."""
+    with _heads_lock:
+        found = _heads.get((election_id, number))
+    if found is None:
+        election = services.get_election_or_404(election_id)
+        found = head_of(election, services.get_round_or_404(election, number))
+        if found.may_vote_now(now):
+            with _heads_lock:
+                _heads[(election_id, number)] = found
+    return found
+
+
+@pagecache.forgets
+def forget_heads() -> None:
+    with _heads_lock:
+        _heads.clear()
 
 
 # ---- write-ins ----------------------------------------------------------------------------------
@@ -100,8 +187,8 @@ def eligible(election: Election, people: set[int]) -> set[int]:
                Membership.is_adult.is_(True), Place.parent_id == election.estate_id).distinct()))
 
 
-def check(election: Election, round_: ElectionRound, ballot: Marks, names: dict[int, str] | None = None,
-          printed: list[RoundCandidate] | None = None) -> None:
+def check(election: Election | ElectionHead, round_: ElectionRound | RoundHead, ballot: Marks,
+          names: dict[int, str] | None = None, printed=None) -> None:
     """Refuse an online ballot the rules do not allow (too many names, a write-in who is a candidate...).
     `printed`: the round's printed candidates when the caller has them already."""
     candidates = [c.user_id for c in (nominations.printed(round_.id) if printed is None else printed)]
@@ -115,11 +202,17 @@ def check(election: Election, round_: ElectionRound, ballot: Marks, names: dict[
 def cast(election: Election, round_: ElectionRound, line: RollLine, ballot: Marks, by: User,
          now: datetime | None = None, printed: list[RoundCandidate] | None = None) -> str:
     """Cast one roll line's ballot online (or by written proxy); returns the tracker, to be shown once."""
+    return cast_line(head_of(election, round_, printed), line.id, ballot, by, now)
+
+
+def cast_line(head: BallotHead, line_id: int, ballot: Marks, by: User, now: datetime | None = None) -> str:
+    """`cast` with the round's head (kept, or read just now) and the roll line's id: the line is read by the
+    cast's own statement."""
     now = now or utcnow()
-    if not may_vote_now(election, round_, now):
+    if not head.may_vote_now(now):
         raise Refused(_l("Voting is not open."))
-    check(election, round_, ballot, printed=printed)
-    tracker = polls.cast(services.poll_of(round_), line, Choice.FOR, by, now, marks=rules.encode(ballot))
+    check(head.election, head.round, ballot, printed=head.printed)
+    tracker = casting.cast(head.poll, line_id, Choice.FOR, by.id, now, marks=rules.encode(ballot)).tracker
     assert tracker is not None
     return tracker
 

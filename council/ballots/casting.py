@@ -1,0 +1,190 @@
+"""Casting a ballot online, once (DESIGN invariant 3), in as few round trips as the database allows.
+
+A cast is one conditional UPDATE of the voter's roll line, NULL → channel, that must touch exactly one row. The
+statement itself names everything that makes the cast allowed: the line is of this poll and not voted yet; it is
+the person's own (their line, or their household's as an adult member approved before the poll opened, an owner
+in an owners' vote) or one they hold a written proxy for; and the poll is open and within its window (a
+sub-select which, on PostgreSQL, holds the poll row with a share lock until the commit, so a close waits for
+the casts in flight and a cast after it finds the poll closed; SQLite serialises writers anyway). It returns the
+line's label for the receipt. A secret ballot then goes in the box with a random id and tracker, nothing else.
+When the update touches nothing, `_why_not` reads why, to say so (or 404 for a line of another poll).
+
+What a cast needs of its poll and that no service changes once the poll is open (`council.ballots.services.
+open_poll`: its place, secrecy, basis, options, window) is its `PollHead`, which each process keeps for
+HEAD_SECONDS (`kept_head`); what may change (open or closed) is decided by the statement, never by the head.
+Polls on the owner register (one head per owner, across units and sales) take the general path in services.
+"""
+from __future__ import annotations
+
+import secrets
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from cachetools import TTLCache
+from flask import abort
+from flask_babel import lazy_gettext as _l
+
+from council import pagecache, versions
+from council.ballots import choices, rules
+from council.ballots.models import Basis, Channel, Poll, PollOption, PollState, RollLine, SecretBallot
+from council.ballots.rules import Choice
+from council.exceptions import Refused
+from council.extensions import db
+from council.membership.models import Membership, MembershipStatus, Relation
+from council.territory.models import Place
+
+HEAD_SECONDS = 30
+# Where a receipt kept for every voter (council.pagecache.briefly_kept) has the voter's own tracker.
+TRACKER_MARK = "@@council-tracker@@"
+LABEL_MARK = "@@council-roll-line@@"  # and the label of the line cast
+
+
+@dataclass(frozen=True)
+class PollHead:
+    """What a cast needs of a poll that stays as it was when the poll opened, and where the poll is."""
+    id: int
+    place_id: int
+    lineage_ids: tuple[int, ...]
+    subject_type: str
+    subject_id: int
+    title: str
+    secret: bool
+    basis: Basis
+    by_register: bool
+    max_choices: int | None
+    option_positions: frozenset[int]
+    opened_at: datetime
+    closes_at: datetime
+    closed: bool  # when read: a closed poll never opens again
+
+    def may_take(self, now: datetime) -> bool:
+        """Not closed when read and within its window: worth sending the cast (the statement decides)."""
+        return not self.closed and rules.window_open(now, self.opened_at, self.closes_at)
+
+
+@dataclass(frozen=True)
+class Cast:
+    tracker: str | None  # a secret ballot's, shown once
+    label: str  # the roll line's, for the receipt
+
+
+def head_of(poll: Poll) -> PollHead:
+    """A loaded poll's head (its options read when it is a choice vote)."""
+    positions = frozenset(db.session.scalars(sa.select(PollOption.position).where(PollOption.poll_id == poll.id))
+                          ) if poll.max_choices is not None else frozenset()
+    path = db.session.scalar(sa.select(Place.path).where(Place.id == poll.place_id)) or ""
+    return _head(poll, positions, path)
+
+
+def _head(poll: Poll, positions: frozenset[int], path: str) -> PollHead:
+    lineage = tuple(int(p) for p in path.strip("/").split("/") if p) or (poll.place_id,)
+    return PollHead(poll.id, poll.place_id, lineage, poll.subject_type, poll.subject_id, poll.title, poll.secret,
+                    poll.basis, poll.by_register, poll.max_choices, positions, poll.opened_at, poll.closes_at,
+                    poll.state is PollState.CLOSED)
+
+
+_heads: TTLCache = TTLCache(maxsize=5_000, ttl=HEAD_SECONDS)
+_lock = threading.Lock()
+
+
+def kept_head(poll_id: int, now: datetime) -> PollHead | None:
+    """The poll's head from this process's memory (read at most HEAD_SECONDS ago), else read now, and kept if
+    the poll takes ballots now (so a refusal for a poll not open yet always comes from what was just read)."""
+    with _lock:
+        found = _heads.get(poll_id)
+    if found is None:
+        row = db.session.execute(sa.select(Poll, Place.path).join(Place, Place.id == Poll.place_id)
+                                 .where(Poll.id == poll_id)).first()
+        if row is None:
+            return None
+        poll, path = row
+        found = head_of(poll) if poll.max_choices is not None else _head(poll, frozenset(), path)
+        if found.may_take(now):
+            with _lock:
+                _heads[poll_id] = found
+    return found
+
+
+@pagecache.forgets
+def forget() -> None:
+    with _lock:
+        _heads.clear()
+
+
+def new_tracker() -> str:
+    """A tracker for the voter to keep: 12 characters, unambiguous when read aloud or copied by hand."""
+    alphabet = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+    return "".join(secrets.choice(alphabet) for _ in range(12))
+
+
+def spaced(tracker: str) -> str:
+    """A tracker as shown on the receipt, in groups of four: ABCD EFGH JKLM."""
+    return f"{tracker[:4]} {tracker[4:8]} {tracker[8:]}"
+
+
+def households_of(poll: PollHead | Poll, user_id: int) -> sa.Select:
+    """The households this person may vote for in a poll not on the owner register: an adult member approved
+    before the poll opened (an owner, for owners' votes). One ballot per household; the first cast counts."""
+    query = sa.select(Membership.household_id).where(
+        Membership.user_id == user_id, Membership.status == MembershipStatus.APPROVED,
+        Membership.is_adult.is_(True), Membership.decided_at <= poll.opened_at)
+    if poll.basis is Basis.OWNERS:
+        query = query.where(Membership.relation == Relation.OWNER)
+    return query
+
+
+def still_open(poll_id: int, now: datetime, share: bool = False):
+    """SQL condition: the poll is open and within its window, checked inside the update itself; with `share`,
+    holding the poll row until the commit (PostgreSQL), so that a close waits for this cast."""
+    found = sa.select(Poll.id).where(Poll.id == poll_id, Poll.state == PollState.OPEN, Poll.opened_at <= now,
+                                     Poll.closes_at > now)
+    return sa.exists(found.with_for_update(read=True) if share else found)
+
+
+def cast(head: PollHead, line_id: int, choice: Choice, user_id: int, now: datetime,
+         picks: frozenset[int] = frozenset(), marks: str | None = None) -> Cast:
+    """Cast line `line_id` of the poll online, as `user_id` (their own line, or by written proxy). Two
+    statements: the roll line's conditional update, then the ballot in the box (secret polls)."""
+    if head.by_register:
+        raise ValueError("polls on the owner register are cast through council.ballots.services.cast")
+    if marks is not None and not head.secret:
+        raise Refused(_l("This vote is not secret."))
+    stored = choices.check_picks(head.max_choices, head.option_positions, choice, picks)
+    if not head.may_take(now):
+        raise Refused(_l("This vote is closed."))
+    own = RollLine.user_id == user_id if head.basis is Basis.MEMBERS else \
+        RollLine.household_id.in_(households_of(head, user_id).scalar_subquery())
+    channel = sa.case((RollLine.proxy_id == user_id, Channel.PROXY.value), else_=Channel.ONLINE.value)
+    named = {} if head.secret else dict(choice=choice, picks=stored, cast_by_id=user_id, cast_at=now)
+    label = db.session.scalar(versions.placed_lineage(
+        sa.update(RollLine)
+        .where(RollLine.id == line_id, RollLine.poll_id == head.id, RollLine.status.is_(None),
+               sa.or_(own, RollLine.proxy_id == user_id), still_open(head.id, now, share=True))
+        .values(status=channel, **named).returning(RollLine.label)
+        .execution_options(synchronize_session=False), head.lineage_ids))
+    if label is None:
+        _why_not(head, line_id, user_id, now)
+    if not head.secret:
+        return Cast(None, label)
+    tracker = new_tracker()
+    db.session.execute(versions.placed_lineage(sa.insert(SecretBallot).values(
+        id=secrets.token_urlsafe(16), poll_id=head.id, tracker=tracker, choice=choice, picks=stored, marks=marks),
+        head.lineage_ids))
+    return Cast(tracker, label)
+
+
+def _why_not(head: PollHead, line_id: int, user_id: int, now: datetime):
+    """The cast touched no line: 404 for a line of another poll, else the refusal that says why."""
+    line = db.session.get(RollLine, line_id, populate_existing=True)  # as it is now, not as this session saw it
+    if line is None or line.poll_id != head.id:
+        abort(404)
+    poll = db.session.get(Poll, head.id, populate_existing=True)
+    if poll.state is not PollState.OPEN or not rules.window_open(now, poll.opened_at, poll.closes_at):
+        raise Refused(_l("This vote is closed."))
+    mine = line.proxy_id == user_id or (line.user_id == user_id if head.basis is Basis.MEMBERS else
+                                        line.household_id in db.session.scalars(households_of(head, user_id)).all())
+    if not mine:
+        raise Refused(_l("You are not on the roll for this line."))
+    raise Refused(_l("A ballot has already been cast for this line of the roll."))
