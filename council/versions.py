@@ -37,7 +37,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from cachetools import LRUCache
-from flask import current_app, g, has_app_context, has_request_context
+from flask import current_app, g, has_app_context, has_request_context, request
 from flask_sqlalchemy.session import Session
 
 from council.extensions import cache, db
@@ -72,18 +72,46 @@ def stamp(lineage: Sequence[int]) -> str:
 
 
 def person_stamp(user_id: int) -> tuple[str, str]:
-    """The versions a kept row of this person is good for, read now (one round trip to the store)."""
-    return tuple(_tokens([PEOPLE, f"person:{user_id}"]))
+    """The versions a kept row of this person is good for, read now. In the same round trip to the store, the
+    versions the page at this address read the last time this process sent it (`_read`): the page will most
+    likely want them again, and reading them this early is as good as reading them before its data."""
+    return tuple(_tokens([PEOPLE, f"person:{user_id}"], prefetch=True))
 
 
-def _tokens(scopes: list[str]) -> list[str]:
+# Per request path, the version keys its page read last time in this process: asked for with the person's.
+_wanted: LRUCache = LRUCache(maxsize=20_000)
+_PREFETCHED = "council_versions"
+
+
+def _read(keys: list[str], prefetch: bool = False) -> list:
+    """The values of these keys in the store, in one round trip: taken from what this request read already
+    when it read them all (earlier in the request: still before the data the page shows); with `prefetch`, the
+    keys this request's page read last time are read along, for later."""
+    if not has_request_context():
+        return list(cache.get_many(*keys))
+    fetched = g.get(_PREFETCHED)
+    if fetched is not None and all(k in fetched for k in keys):
+        return [fetched[k] for k in keys]
+    path = request.path
+    more = [k for k in _wanted.get(path, ()) if k not in keys] if prefetch else []
+    values = list(cache.get_many(*keys, *more))
+    fetched = g.setdefault(_PREFETCHED, {})
+    fetched.update(zip([*keys, *more], values, strict=True))
+    if not prefetch:
+        _wanted[path] = tuple(dict.fromkeys((*_wanted.get(path, ()), *keys)))[-16:]
+    return values[:len(keys)]
+
+
+def _tokens(scopes: list[str], prefetch: bool = False) -> list[str]:
     """The versions of these scopes now; one nobody has set yet (or that the store lost) is set here."""
     keys = [key(s) for s in scopes]
-    found = list(cache.get_many(*keys))
+    found = _read(keys, prefetch)
     missing = {k: secrets.token_hex(6) for k, value in zip(keys, found, strict=True) if value is None}
     if missing:
         cache.set_many(missing, timeout=0)
         found = [value if value is not None else missing[k] for k, value in zip(keys, found, strict=True)]
+        if has_request_context() and _PREFETCHED in g:
+            g.get(_PREFETCHED).update(missing)
     return found
 
 
@@ -121,7 +149,7 @@ def head_stamp(ident: tuple, load, place_id: int | None = None) -> tuple:
         head, tokens = cached
         *above, own = head.lineage_ids
         keys = [key(EVERYTHING), key(f"place:{own}"), *(key(f"at:{pid}") for pid in above), key(f"at:{own}")]
-        found = cache.get_many(*keys)
+        found = _read(keys)
         if None not in found and (found[0], found[-1]) == tokens:
             return head, ".".join(found[:-1])
     if place_id is None:

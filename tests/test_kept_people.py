@@ -175,3 +175,21 @@ def test_without_kept_pages_the_person_is_read_every_time(app, world, login):
         assert _reads_people(app, client, estate)[1]
     finally:
         app.config["CACHE_SIGNED_IN_PAGES"] = before
+
+
+def test_a_kept_page_asks_the_store_once(app, world, login, kept, monkeypatch):  # noqa: F811
+    """The versions the page read last time are read with the person's, in one round trip; and what one
+    request read is never taken for another's."""
+    for url in (f"/places/{world.estate}", f"/places/{world.estate}/proposals"):
+        client = login("resident")
+        _warm(client, url)
+        calls = []
+        real = cache.get_many
+        monkeypatch.setattr(cache, "get_many", lambda *keys, calls=calls, real=real: calls.append(keys) or real(*keys))
+        assert client.get(url).status_code == 200
+        monkeypatch.setattr(cache, "get_many", real)
+        assert len(calls) == 1, calls
+    with app.app_context():
+        db.session.execute(sa.update(User).where(User.username == "resident").values(display_name="周丽"))
+        db.session.commit()
+    assert "周丽<" in client.get(f"/places/{world.estate}/proposals").text
