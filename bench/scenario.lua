@@ -96,11 +96,14 @@ function init(args)
 end
 
 -- Deciding in delay() and taking in request() keeps "one voter, one request" even when two connections
--- of the thread ask at once: every "send now" reserves a line, every request() uses one reservation.
+-- of the thread ask at once: every "send now" reserves a line (or, reading, a request), every request() uses
+-- one reservation.
 -- When this thread sends no more and every request it sent is answered, it says so in a file next to the
 -- request file and stops; once every thread has, the harness interrupts wrk instead of waiting out -d.
 local function finished()
-  if answered >= sent and not marked then
+  -- A "send now" that delay() gave another connection of this thread (reserved) is a request on its way: its
+  -- answer is waited for too, or stopping here would drop it unanswered after the server had taken it.
+  if answered >= sent and reserved == 0 and not marked then
     marked = true
     local marker = io.open(request_file .. ".done-" .. thread_id, "w")
     if marker then marker:close() end
@@ -112,13 +115,11 @@ end
 function delay()
   delayed_once = true
   if stop_after > 0 and now_ms() - started >= stop_after then return finished() end
-  if once then
-    if cursor + reserved > size then
-      exhausted = true
-      return finished()
-    end
-    reserved = reserved + 1
+  if once and cursor + reserved > size then
+    exhausted = true
+    return finished()
   end
+  reserved = reserved + 1
   return 0
 end
 
@@ -127,6 +128,7 @@ function request()
   -- wrk calls request() once on the first thread before it starts, to check the request parses; it is never
   -- sent, so it takes no voter (every real request comes after a delay()).
   if not delayed_once then return pool[1] end
+  if reserved > 0 then reserved = reserved - 1 end
   if not once then
     local req = pool[cursor]
     cursor = cursor % size + 1
@@ -136,7 +138,6 @@ function request()
   end
   -- wrk asks without delay() after a socket error (it reconnects and sends again): that takes a voter too,
   -- and if none is left the thread stops; the request returned then is a harmless GET that is never read.
-  if reserved > 0 then reserved = reserved - 1 end
   if cursor > size then
     exhausted = true
     wrk.thread:stop()
