@@ -52,6 +52,12 @@ limiter = Limiter(key_func=person_or_address,
                   application_limits_exempt_when=lambda: request.method != "POST")
 
 
+@limiter.request_filter
+def _reading() -> bool:
+    """Every limit is on posting: a page read is never counted (and the limiter is not even asked)."""
+    return request.method in ("GET", "HEAD", "OPTIONS")
+
+
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, _record):
     """Foreign keys on, WAL journal and a busy timeout for every SQLite connection."""

@@ -49,6 +49,7 @@ TOKEN_MARK = "@@council-csrf-token@@"
 ACCOUNT_MARK = "<!--@@council-account@@-->"
 MENU_MARK = "<!--@@council-menu@@-->"
 _PENDING = "council.pagecache.forget"
+_TOKEN_BYTES, _ACCOUNT_BYTES, _MENU_BYTES = TOKEN_MARK.encode(), ACCOUNT_MARK.encode(), MENU_MARK.encode()
 
 
 def servable() -> bool:
@@ -186,10 +187,11 @@ class MembersPage:
                 _facts[found_key] = found
         return found
 
-    def serve(self, variant: tuple, render) -> str:
+    def serve(self, variant: tuple, render) -> str | bytes:
         """The kept page for `variant`, with this person's own links and token put in; else `render()`, kept.
         Work `variant` out after the versions were read (after creating this), or a change in between could
-        be kept under the wrong variant (someone's draft listed for everyone)."""
+        be kept under the wrong variant (someone's draft listed for everyone). A page is kept as the bytes
+        sent (encoded once, not per request)."""
         if self.stamp is None:
             return render()
         said = hashlib.blake2b(repr((request.full_path, current_standing().key, variant)).encode(),
@@ -207,7 +209,7 @@ class MembersPage:
                 html = render()
             finally:
                 g.council_keeping = False
-            html = html.replace(token, TOKEN_MARK) if token else html
+            html = (html.replace(token, TOKEN_MARK) if token else html).encode()
             lifetime = _lifetime()
             try:
                 if lifetime is not None:
@@ -217,10 +219,14 @@ class MembersPage:
         return _personalise(html, token)
 
 
-def _personalise(html: str, token: str | None) -> str:
-    """A kept members' page with the signed-in person's own header and CSRF token put in."""
+def _personalise(html: str | bytes, token: str | None) -> str | bytes:
+    """A kept members' page (text, or the bytes to send) with the signed-in person's own header and CSRF token
+    put in."""
     account, menu = _personal(current_user.id, current_user.display_name, current_user.unread_count,
                               current_standing().is_staff, current_locale_code())
+    if isinstance(html, bytes):
+        html = html.replace(_ACCOUNT_BYTES, account.encode(), 1).replace(_MENU_BYTES, menu.encode(), 1)
+        return html.replace(_TOKEN_BYTES, token.encode()) if token else html
     html = html.replace(ACCOUNT_MARK, account, 1).replace(MENU_MARK, menu, 1)
     return html.replace(TOKEN_MARK, token) if token else html
 
@@ -269,7 +275,7 @@ _local_lock = threading.Lock()
 _facts: LRUCache = LRUCache(maxsize=50_000)
 
 
-def _fetch(key: str) -> str | None:
+def _fetch(key: str) -> str | bytes | None:
     with _local_lock:
         found = _local.get(key)
     if found is None:
@@ -280,13 +286,13 @@ def _fetch(key: str) -> str | None:
     return found[0]
 
 
-def _store(key: str, html: str, lifetime: int) -> None:
+def _store(key: str, html: bytes, lifetime: int) -> None:
     value = (html, time.time() + lifetime)
     cache.set(key, value, timeout=lifetime)
     _remember(key, value)
 
 
-def _remember(key: str, value: tuple[str, float]) -> None:
+def _remember(key: str, value: tuple[str | bytes, float]) -> None:
     with _local_lock:
         try:
             _local[key] = value

@@ -162,6 +162,17 @@ def test_every_post_counts_towards_a_per_person_limit(database_uri, world, reset
     assert other.post("/language", data={"lang": "en"}).status_code != 429
 
 
+def test_reading_pages_is_never_counted(database_uri, world, reset_limiter):
+    """Every limit is on posting: however many pages a person reads, their posts still have their whole limit."""
+    app = _limited(database_uri, POST_LIMIT="3 per minute")
+    limiter.reset()
+    client = app.test_client()
+    assert client.post("/login", data={"login": "resident", "password": PASSWORD}).status_code == 302
+    assert {client.get(f"/places/{world.estate}").status_code for _ in range(6)} == {200}
+    statuses = [client.post("/language", data={"lang": "en"}).status_code for _ in range(4)]
+    assert 429 not in statuses[:3] and statuses[3] == 429
+
+
 def test_casting_has_its_own_lower_limit(database_uri, world, reset_limiter):
     app = _limited(database_uri, VOTE_LIMIT="2 per minute")
     limiter.reset()
