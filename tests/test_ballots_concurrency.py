@@ -125,3 +125,51 @@ def test_closing_while_ballots_arrive_loses_none_and_strands_none(app, world):
         voted = db.session.scalar(sa.select(sa.func.count(RollLine.id)).where(
             RollLine.poll_id == poll_id, RollLine.status.is_not(None)))
         assert published == voted == poll.for_heads <= 1
+
+
+def test_a_close_waits_for_a_cast_half_done(app, world, monkeypatch):
+    """A cast whose roll line is marked but whose ballot is not yet in the box holds the close back (PostgreSQL:
+    the poll's advisory lock; SQLite: its one writer): the ballot is counted, never stranded in the box."""
+    from council.ballots import casting
+
+    poll_id, line_id, user_id = _secret_poll(app, world)
+    with app.app_context():
+        closes_at = db.session.get(Poll, poll_id).closes_at
+    marked, go_on, closed = threading.Event(), threading.Event(), threading.Event()
+    tracker = casting.new_tracker
+
+    def paused_tracker():  # called after the roll line's update, before the ballot's insert
+        marked.set()
+        go_on.wait(timeout=30)
+        return tracker()
+
+    monkeypatch.setattr(casting, "new_tracker", paused_tracker)
+
+    def cast():
+        with app.app_context():
+            polls.cast(db.session.get(Poll, poll_id), db.session.get(RollLine, line_id), Choice.FOR,
+                       db.session.get(User, user_id))
+            db.session.commit()
+            db.session.remove()
+
+    def close():
+        with app.app_context():
+            assert polls.close(db.session.get(Poll, poll_id), None, closes_at)
+            db.session.commit()
+            closed.set()
+            db.session.remove()
+
+    caster = threading.Thread(target=cast)
+    caster.start()
+    assert marked.wait(timeout=30)
+    closer = threading.Thread(target=close)
+    closer.start()
+    assert not closed.wait(timeout=1.5), "the close counted while a cast was half done"
+    go_on.set()
+    caster.join(timeout=30)
+    closer.join(timeout=30)
+    assert closed.is_set()
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(SecretBallot)) == 0
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(PublishedBallot)) == 1
+        assert db.session.get(Poll, poll_id).for_heads == 1

@@ -3,11 +3,15 @@
 A cast is one conditional UPDATE of the voter's roll line, NULL → channel, that must touch exactly one row. The
 statement itself names everything that makes the cast allowed: the line is of this poll and not voted yet; it is
 the person's own (their line, or their household's as an adult member approved before the poll opened, an owner
-in an owners' vote) or one they hold a written proxy for; and the poll is open and within its window (a
-sub-select which, on PostgreSQL, holds the poll row with a share lock until the commit, so a close waits for
-the casts in flight and a cast after it finds the poll closed; SQLite serialises writers anyway). It returns the
-line's label for the receipt. A secret ballot then goes in the box with a random id and tracker, nothing else.
+in an owners' vote) or one they hold a written proxy for; and the poll is open and within its window. It returns
+the line's label for the receipt. A secret ballot then goes in the box with a random id and tracker, nothing else.
 When the update touches nothing, `_why_not` reads why, to say so (or 404 for a line of another poll).
+
+A close must never count while a cast is half done (its line marked, its ballot not yet in the box). On
+PostgreSQL each cast first holds the poll's advisory lock shared, and a close holds it alone (`hold_for_closing`)
+before it marks the poll closed: the close waits for the casts in flight, and a cast that comes after it reads
+the poll closed (its update starts after the lock is granted). Unlike a share lock on the poll row, which every
+cast would write into the row, an advisory lock writes nothing. SQLite serialises writers anyway.
 
 What a cast needs of its poll and that no service changes once the poll is open (`council.ballots.services.
 open_poll`: its place, secrecy, basis, options, window) is its `PollHead`, which each process keeps for
@@ -135,18 +139,35 @@ def households_of(poll: PollHead | Poll, user_id: int) -> sa.Select:
     return query
 
 
-def still_open(poll_id: int, now: datetime, share: bool = False):
-    """SQL condition: the poll is open and within its window, checked inside the update itself; with `share`,
-    holding the poll row until the commit (PostgreSQL), so that a close waits for this cast."""
-    found = sa.select(Poll.id).where(Poll.id == poll_id, Poll.state == PollState.OPEN, Poll.opened_at <= now,
-                                     Poll.closes_at > now)
-    return sa.exists(found.with_for_update(read=True) if share else found)
+POLL_LOCKS = 0x706F6C6C  # "poll": the space of the polls' advisory locks (PostgreSQL), keyed by poll id
+
+
+def _advisory(function, poll_id: int) -> None:
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(sa.select(function(POLL_LOCKS, poll_id)))
+
+
+def hold_for_casting(poll_id: int) -> None:
+    """Until the transaction ends, no close of this poll counts (PostgreSQL; casts share it)."""
+    _advisory(sa.func.pg_advisory_xact_lock_shared, poll_id)
+
+
+def hold_for_closing(poll_id: int) -> None:
+    """Wait for the casts of this poll in flight, and hold off new ones until the transaction ends."""
+    _advisory(sa.func.pg_advisory_xact_lock, poll_id)
+
+
+def still_open(poll_id: int, now: datetime):
+    """SQL condition: the poll is open and within its window, checked inside the update itself."""
+    return sa.exists().where(Poll.id == poll_id, Poll.state == PollState.OPEN, Poll.opened_at <= now,
+                             Poll.closes_at > now)
 
 
 def cast(head: PollHead, line_id: int, choice: Choice, user_id: int, now: datetime,
          picks: frozenset[int] = frozenset(), marks: str | None = None) -> Cast:
     """Cast line `line_id` of the poll online, as `user_id` (their own line, or by written proxy). Two
-    statements: the roll line's conditional update, then the ballot in the box (secret polls)."""
+    statements (and the advisory lock on PostgreSQL): the roll line's conditional update, then the ballot in the
+    box (secret polls)."""
     if head.by_register:
         raise ValueError("polls on the owner register are cast through council.ballots.services.cast")
     if marks is not None and not head.secret:
@@ -158,10 +179,11 @@ def cast(head: PollHead, line_id: int, choice: Choice, user_id: int, now: dateti
         RollLine.household_id.in_(households_of(head, user_id).scalar_subquery())
     channel = sa.case((RollLine.proxy_id == user_id, Channel.PROXY.value), else_=Channel.ONLINE.value)
     named = {} if head.secret else dict(choice=choice, picks=stored, cast_by_id=user_id, cast_at=now)
+    hold_for_casting(head.id)
     label = db.session.scalar(versions.placed_lineage(
         sa.update(RollLine)
         .where(RollLine.id == line_id, RollLine.poll_id == head.id, RollLine.status.is_(None),
-               sa.or_(own, RollLine.proxy_id == user_id), still_open(head.id, now, share=True))
+               sa.or_(own, RollLine.proxy_id == user_id), still_open(head.id, now))
         .values(status=channel, **named).returning(RollLine.label)
         .execution_options(synchronize_session=False), head.lineage_ids))
     if label is None:

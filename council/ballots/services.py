@@ -531,6 +531,7 @@ def close(poll: Poll, by: User | None = None, now: datetime | None = None) -> bo
     """Close a poll whose window has ended, count it and tell its subject. Returns False if it was not due
     or someone else closed it first (several app processes may try at once: only one update wins)."""
     now = now or utcnow()
+    casting.hold_for_closing(poll.id)  # the casts in flight end first (council.ballots.casting)
     done = db.session.execute(versions.placed(
         sa.update(Poll).where(Poll.id == poll.id, Poll.state == PollState.OPEN, Poll.closes_at <= now)
         .values(state=PollState.CLOSED, closed_at=now).execution_options(synchronize_session=False),
