@@ -87,9 +87,9 @@ def create_app(config: type | None = None) -> Flask:
     app.jinja_env.globals.update(can=can, Action=Action, current_standing=current_standing)
 
     from council import versions  # noqa: F401  (its listeners move the versions kept members' pages are under)
-    from council.pagecache import ACCOUNT_MARK, MENU_MARK
+    from council.pagecache import ACCOUNT_MARK, MENU_MARK, live_part
 
-    app.jinja_env.globals.update(ACCOUNT_MARK=ACCOUNT_MARK, MENU_MARK=MENU_MARK)
+    app.jinja_env.globals.update(ACCOUNT_MARK=ACCOUNT_MARK, MENU_MARK=MENU_MARK, live_part=live_part)
 
     from council.cli import council_cli
 

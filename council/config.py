@@ -40,6 +40,9 @@ class Config:
     # Members' pages (an estate's proposals...) kept too, under the versions of their places' data
     # (council/versions.py): only where every process shares the store, so on by default with Redis.
     CACHE_SIGNED_IN_PAGES = os.environ.get("CACHE_SIGNED_IN_PAGES", "1" if CACHE_REDIS_URL else "0") == "1"
+    # A kept page's live parts (a vote's turnout, which every ballot moves) are read again at most this often
+    # by each process (council/pagecache.py); 0: on every request.
+    LIVE_SECONDS = int(os.environ.get("LIVE_SECONDS", 5))
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
@@ -60,4 +63,5 @@ class TestConfig(Config):
     CACHE_TYPE = "NullCache"  # one app serves the whole suite: tests of the cache give it a SimpleCache
     CACHE_NO_NULL_WARNING = True
     CACHE_SIGNED_IN_PAGES = False  # the tests of kept members' pages turn it on, with a SimpleCache
+    LIVE_SECONDS = 0  # a test reads a page right after the ballot it cast
     SERVER_NAME = "localhost"

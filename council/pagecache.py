@@ -22,9 +22,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+import re
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 
 import sqlalchemy as sa
@@ -34,6 +35,7 @@ from flask_babel import get_timezone
 from flask_login import current_user
 from flask_sqlalchemy.session import Session
 from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
 from council.extensions import cache, db
@@ -221,14 +223,58 @@ class MembersPage:
 
 def _personalise(html: str | bytes, token: str | None) -> str | bytes:
     """A kept members' page (text, or the bytes to send) with the signed-in person's own header and CSRF token
-    put in."""
+    put in, and its live parts filled."""
     account, menu = _personal(current_user.id, current_user.display_name, current_user.unread_count,
                               current_standing().is_staff, current_locale_code())
     if isinstance(html, bytes):
         html = html.replace(_ACCOUNT_BYTES, account.encode(), 1).replace(_MENU_BYTES, menu.encode(), 1)
-        return html.replace(_TOKEN_BYTES, token.encode()) if token else html
+        html = html.replace(_TOKEN_BYTES, token.encode()) if token else html
+        return _LIVE_BYTES.sub(lambda m: _live_text(m[1].decode(), int(m[2])).encode(), html) \
+            if b"@@council-live:" in html else html
     html = html.replace(ACCOUNT_MARK, account, 1).replace(MENU_MARK, menu, 1)
-    return html.replace(TOKEN_MARK, token) if token else html
+    html = html.replace(TOKEN_MARK, token) if token else html
+    return _LIVE.sub(lambda m: _live_text(m[1], int(m[2])), html) if "@@council-live:" in html else html
+
+
+# ---- live parts of kept pages -----------------------------------------------------------------------
+# What changes too often to keep a page for (a vote's turnout, moved by every ballot) is a live part: a kept page
+# holds a mark where it goes, filled on every request with what this process read at most LIVE_SECONDS ago.
+# Changes that kept pages show only through live parts move no version (council.versions.shown_live).
+
+_LIVE = re.compile(r"<!--@@council-live:([a-z_]+):(\d+)@@-->")
+_LIVE_BYTES = re.compile(rb"<!--@@council-live:([a-z_]+):(\d+)@@-->")
+_fillers: dict[str, Callable[[int], str]] = {}
+_lively: LRUCache = LRUCache(maxsize=20_000)  # (name, id, language) → (HTML, good until)
+
+
+def live(name: str):
+    """Register how live part `name` is made for an id: a function returning its HTML, escaped (for
+    templates: `live_part(name, id)`)."""
+    def register(function: Callable[[int], str]) -> Callable[[int], str]:
+        _fillers[name] = function
+        return function
+    return register
+
+
+def live_part(name: str, ident: int) -> Markup:
+    """Live part `name` of `ident` in a template: its mark on a page being kept, else its HTML now."""
+    if g.get("council_keeping"):
+        return Markup(f"<!--@@council-live:{name}:{int(ident)}@@-->")
+    return Markup(_live_text(name, int(ident)))
+
+
+def _live_text(name: str, ident: int) -> str:
+    seconds = current_app.config.get("LIVE_SECONDS", 5)
+    if not seconds:
+        return _fillers[name](ident)
+    key = (name, ident, current_locale_code())
+    with _local_lock:
+        found = _lively.get(key)
+    if found is None or found[1] <= time.time():
+        found = (_fillers[name](ident), time.time() + seconds)
+        with _local_lock:
+            _lively[key] = found
+    return found[0]
 
 
 # ---- pages kept briefly by each process ---------------------------------------------------------------
@@ -315,6 +361,7 @@ def forget_local() -> None:
         _local.clear()
         _facts.clear()
         _brief.clear()
+        _lively.clear()
     _personal.cache_clear()
     forget_heads()
     for forget in _forgetters:

@@ -220,11 +220,10 @@ def for_people(statement, *user_ids: int | None):
     return statement.execution_options(**PLACED)
 
 
-def placed_lineage(statement, lineage_ids: tuple[int, ...]):
-    """`placed` for a place whose lineage (ids from the top down) the caller knows already: no query."""
-    if _enabled():
-        db.session.info.setdefault(_CHANGED, set()).update(
-            {f"at:{lineage_ids[-1]}", *(f"place:{pid}" for pid in lineage_ids)})
+def shown_live(statement):
+    """`statement` (an UPDATE, INSERT or DELETE run through the session) changes nothing a kept page shows but
+    through its live parts (council.pagecache.live: a ballot, which only moves a vote's turnout): it moves no
+    version, so the pages of a place being voted in stay kept."""
     return statement.execution_options(**PLACED)
 
 

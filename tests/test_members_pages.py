@@ -411,18 +411,38 @@ def _changed_by(app, work) -> set[str]:
     return set().union(*moved)
 
 
-def test_a_ballot_moves_its_estate_and_what_is_above_not_everything(app, world, kept):
-    from council.ballots.models import Choice
+@pytest.mark.parametrize("secret", [False, True])
+def test_a_ballot_moves_nothing_and_the_kept_proposal_page_shows_its_turnout_live(app, world, login, kept, secret):
+    """During a vote every ballot changes the turnout and nothing else a kept page shows: the turnout is a live
+    part, so the pages of the estate being voted in stay kept through the vote."""
+    from council.ballots.models import Basis, Choice, Rule
     from tests.test_ballots_votes import _cast, _on_agenda, _open
 
     with app.app_context():
         proposal_id = _on_agenda(world, buildings=[world.b1]).id
         db.session.commit()
-    poll_id = _open(app, proposal_id, secret=False)
+    resident(app, "wang", world.h12)
+    poll_id = _open(app, proposal_id, Rule.SIMPLE_MAJORITY, Basis.HOUSEHOLDS, secret=secret)
+    client = login("leader")
+    url = f"/proposals/{proposal_id}"
+    def taken_part(html: str) -> int:
+        return int(re.search(r"(\d+) of \d+ have taken part", html).group(1))
+
+    assert taken_part(client.get(url).text) == 0
     moved = _changed_by(app, lambda: _cast(poll_id, "resident", world.h11, Choice.FOR))
-    assert versions.EVERYTHING not in moved
-    assert {f"place:{world.estate}", f"place:{world.grid}", f"at:{world.estate}"} <= moved
-    assert f"place:{world.estate2}" not in moved and f"at:{world.grid}" not in moved
+    assert not moved
+    html, statements = _rendered(app, client, url)
+    assert taken_part(html) == 1 and "@@council-live" not in html
+    assert statements <= 3  # the person and their standing (counted afresh), the turnout: the page was kept
+    app.config["LIVE_SECONDS"] = 60
+    try:
+        assert taken_part(client.get(url).text) == 1  # read now, and kept by the process for a minute
+        moved = _changed_by(app, lambda: _cast(poll_id, "wang", world.h12, Choice.AGAINST))
+        assert not moved and taken_part(client.get(url).text) == 1
+        pagecache._lively.clear()  # a minute later
+        assert taken_part(client.get(url).text) == 2
+    finally:
+        app.config["LIVE_SECONDS"] = 0
 
 
 def test_a_comment_and_its_inbox_messages_move_the_estate_only(app, world, login, kept):

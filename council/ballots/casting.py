@@ -5,7 +5,9 @@ statement itself names everything that makes the cast allowed: the line is of th
 the person's own (their line, or their household's as an adult member approved before the poll opened, an owner
 in an owners' vote) or one they hold a written proxy for; and the poll is open and within its window. It returns
 the line's label for the receipt. A secret ballot then goes in the box with a random id and tracker, nothing else.
-When the update touches nothing, `_why_not` reads why, to say so (or 404 for a line of another poll).
+When the update touches nothing, `_why_not` reads why, to say so (or 404 for a line of another poll). Kept pages
+show a cast only through the vote's turnout, a live part (council.pagecache.live): a cast moves no version, so
+everyone's pages of the place being voted in stay kept through the vote.
 
 A close must never count while a cast is half done (its line marked, its ballot not yet in the box). On
 PostgreSQL each cast first holds the poll's advisory lock shared, and a close holds it alone (`hold_for_closing`)
@@ -180,20 +182,19 @@ def cast(head: PollHead, line_id: int, choice: Choice, user_id: int, now: dateti
     channel = sa.case((RollLine.proxy_id == user_id, Channel.PROXY.value), else_=Channel.ONLINE.value)
     named = {} if head.secret else dict(choice=choice, picks=stored, cast_by_id=user_id, cast_at=now)
     hold_for_casting(head.id)
-    label = db.session.scalar(versions.placed_lineage(
+    label = db.session.scalar(versions.shown_live(
         sa.update(RollLine)
         .where(RollLine.id == line_id, RollLine.poll_id == head.id, RollLine.status.is_(None),
                sa.or_(own, RollLine.proxy_id == user_id), still_open(head.id, now))
         .values(status=channel, **named).returning(RollLine.label)
-        .execution_options(synchronize_session=False), head.lineage_ids))
+        .execution_options(synchronize_session=False)))
     if label is None:
         _why_not(head, line_id, user_id, now)
     if not head.secret:
         return Cast(None, label)
     tracker = new_tracker()
-    db.session.execute(versions.placed_lineage(sa.insert(SecretBallot).values(
-        id=secrets.token_urlsafe(16), poll_id=head.id, tracker=tracker, choice=choice, picks=stored, marks=marks),
-        head.lineage_ids))
+    db.session.execute(versions.shown_live(sa.insert(SecretBallot).values(
+        id=secrets.token_urlsafe(16), poll_id=head.id, tracker=tracker, choice=choice, picks=stored, marks=marks)))
     return Cast(tracker, label)
 
 

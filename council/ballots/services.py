@@ -464,8 +464,12 @@ class Turnout:
 
 
 def turnout(poll: Poll) -> Turnout:
+    return turnout_of(poll.id)
+
+
+def turnout_of(poll_id: int) -> Turnout:
     rows = dict(db.session.execute(sa.select(RollLine.status, sa.func.count(RollLine.id))
-                                   .where(RollLine.poll_id == poll.id).group_by(RollLine.status)).all())
+                                   .where(RollLine.poll_id == poll_id).group_by(RollLine.status)).all())
     return Turnout(sum(rows.values()), rows.get(Channel.ONLINE, 0), rows.get(Channel.PROXY, 0),
                    rows.get(Channel.PAPER, 0))
 

@@ -46,7 +46,7 @@ from council.exceptions import Refused
 from council.extensions import db, limiter
 from council.forms import EmptyForm, commit_or_flash, saving
 from council.owners.services import owns_in
-from council.pagecache import briefly_kept
+from council.pagecache import briefly_kept, live
 from council.permissions import Action, can, current_standing
 from council.sqltypes import utcnow
 from council.territory.services import ancestors, get_place_or_404
@@ -65,6 +65,13 @@ def _load(poll_id: int, action: Action = Action.PLACE_VIEW):
     if services.close_if_due(poll):
         db.session.commit()
     return poll
+
+
+@live("turnout")
+def turnout_sentence(poll_id: int) -> str:
+    """How many of the roll have taken part so far: a live part of kept pages (every ballot moves it)."""
+    turnout = services.turnout_of(poll_id)
+    return str(escape(_("%(voted)s of %(roll)s have taken part.", voted=turnout.voted, roll=turnout.roll)))
 
 
 def place_head(poll) -> PlaceHead:

@@ -142,7 +142,7 @@ def _show(proposal, cosigned: bool, following: bool) -> str:
         cosigned=cosigned, following=following, steps=allowed_steps(proposal.state),
         author=proposal.author_id == current_user.id, timeline=activity_about("proposal", proposal.id),
         describe=describe, form=EmptyForm(), crumbs=ancestors(proposal.estate) + [proposal.estate],
-        poll=poll, turnout=polls.turnout(poll) if poll else None, result=polls.stored_result(poll) if poll else None,
+        poll=poll, result=polls.stored_result(poll) if poll else None,
         options=vote_choices.options_of(poll) if poll else [],
         choice_result=polls.count_choices(poll) if poll and poll.max_choices and not poll.is_open else None,
         steer=can(Action.PROPOSAL_STEER, proposal.estate))
