@@ -3,6 +3,7 @@
 Targets (16 connections, two sync gunicorn workers): every read page at least half the ceiling page's
 requests/s with p95 ≤ 100 ms; secret ballots at least half the bare INSERT + COMMIT's requests/s; each worker's
 RSS ≤ 150 MB after the run. A scenario with errors, or whose database check failed, does not meet its target.
+At the peak (a page read while the ballots of its vote are cast), the page keeps p95 ≤ 100 ms.
 """
 from __future__ import annotations
 
@@ -18,6 +19,9 @@ RSS_LIMIT_MB = 150.0
 READS = ("anonymous", "resident", "staff")
 CEILING_PAGE = "ceiling: bare page"
 CEILING_INSERT = "ceiling: bare INSERT"
+# The Friday vote's peak: the page of the proposal being voted on, read while its ballots are cast.
+PEAK_READ = "peak: page during the vote"
+PEAK_WRITE = "peak: ballots beside it"
 
 
 @dataclass
@@ -25,7 +29,7 @@ class Row:
     """One scenario's line of the table (and of the results file)."""
 
     name: str
-    group: str  # "anonymous" | "resident" | "staff" (reads) | "write" | "ceiling"
+    group: str  # "anonymous" | "resident" | "staff" (reads) | "write" | "peak" | "ceiling"
     rate: float
     p50_ms: float
     p95_ms: float
@@ -45,7 +49,7 @@ def ceiling_for(row: Row) -> str | None:
     """Which ceiling a scenario is compared with: pages with the bare page, writes with the bare INSERT."""
     if row.group == "ceiling":
         return None
-    return CEILING_INSERT if row.group == "write" else CEILING_PAGE
+    return CEILING_INSERT if row.group == "write" or row.name == PEAK_WRITE else CEILING_PAGE
 
 
 def judge(rows: list[Row]) -> list[Row]:
@@ -62,6 +66,12 @@ def judge(rows: list[Row]) -> list[Row]:
             row.target = f"≥{SECRET_BALLOT_RATIO}× INSERT"
             row.met = clean and row.ratio is not None and row.ratio >= SECRET_BALLOT_RATIO
         elif row.group == "write":
+            row.target = "db check"
+            row.met = clean
+        elif row.name == PEAK_READ:  # no ratio asked of it: served while the ballots take their share
+            row.target = f"p95≤{READ_P95_MS:.0f}ms"
+            row.met = clean and row.p95_ms <= READ_P95_MS
+        elif row.name == PEAK_WRITE:
             row.target = "db check"
             row.met = clean
         else:

@@ -5,7 +5,8 @@ find the targets in it, start the app (two sync gunicorn workers), and for each 
 wrk with 16 connections for a bounded time. Reads: anonymous (public minutes) and signed-in residents (estate
 home, proposal list, a proposal with its comments, concerns ledger, meeting agenda, a posted election result).
 Writes, each virtual user a distinct voter used once: a proposal ballot, a secret election ballot, a comment;
-after each, the database is checked against what the voters were told, then the writes are undone. Then the
+after each, the database is checked against what the voters were told, then the writes are undone. The peak: the
+page of the proposal being voted on, read while its ballots are cast (both at once). Then the
 ceiling (bench/ceiling.py) on the same workers: a bare Flask + Jinja page of the proposal page's size, and a
 bare INSERT + COMMIT on the same database. Results: bench/results/<date>-<db>.json and a table on stdout.
 
@@ -32,7 +33,7 @@ if str(HERE.parent) not in sys.path:  # `python bench/run.py` as well as `python
     sys.path.insert(0, str(HERE.parent))
 
 from bench import ceiling, checks, report, seeding, server, sessions, wrkrun  # noqa: E402
-from bench.report import CEILING_INSERT, CEILING_PAGE, Row  # noqa: E402
+from bench.report import CEILING_INSERT, CEILING_PAGE, PEAK_READ, PEAK_WRITE, Row  # noqa: E402
 
 DATA = HERE / "data"
 RESULTS = HERE / "results"
@@ -127,10 +128,11 @@ class Bench:
     def wanted(self, name: str) -> bool:
         return not self.opts.only or self.opts.only.lower() in name.lower()
 
-    def wrk(self, url: str, requests: list, name: str, mode: str, expect: str, seconds: float):
+    def wrk(self, url: str, requests: list, name: str, mode: str, expect: str, seconds: float,
+            connections: int | None = None):
         path = wrkrun.write_requests(self.folder / f"{name.replace(' ', '_').replace(':', '')}.tsv", requests)
         return wrkrun.run(url, path, seconds=seconds, mode=mode, expect=expect, threads=self.opts.threads,
-                          connections=self.opts.connections)
+                          connections=connections or self.opts.connections)
 
     # ---- the app ------------------------------------------------------------------------------------
 
@@ -151,6 +153,10 @@ class Bench:
             for write in targets.writes:
                 if self.wanted(write.name):
                     self.write(app_server, write)
+            voting = next((w for w in targets.writes if w.name == "proposal ballot"), None)
+            estate = next((r for r in targets.reads if r.name == "estate home"), None)
+            if voting is not None and estate is not None and self.wanted(PEAK_READ):
+                self.peak(app_server, voting, estate, cookies)
             self.page_bytes, self.page_items = self.proposal_page(app_server, targets, cookies)
             return app_server.worker_rss_mb()
         finally:
@@ -168,6 +174,41 @@ class Bench:
                  f"errors {measured.errors}")
 
     def write(self, app_server, write) -> None:
+        self._writing(app_server, write, write.name)
+
+    def peak(self, app_server, write, read, cookies) -> None:
+        """The Friday vote's peak: residents read the page of the proposal being voted on while its ballots
+        are cast, both at once (12 connections reading, 4 casting): the page's rate and latency during the vote,
+        and the ballots' (checked and undone as alone)."""
+        from council.ballots.models import Poll
+        from council.extensions import db
+
+        with self.app.app_context():
+            path = f"/proposals/{db.session.get(Poll, write.target_id).subject_id}"
+            db.session.remove()
+        page = read.__class__(PEAK_READ, "peak", path, read.readers, note=f"while {write.name}s are cast")
+        requests = sessions.read_requests(page, cookies)
+        readers = max(self.opts.connections * 3 // 4, self.opts.threads)
+        casters = max(self.opts.connections - readers, self.opts.threads)
+        reading: dict = {}
+        self.wrk(app_server.url, requests, PEAK_READ + " warm", "cycle", "status=200", self.opts.warmup)
+
+        def alongside(seconds: float) -> None:
+            reading["measured"], _ = self.wrk(app_server.url, requests, PEAK_READ, "cycle", "status=200", seconds,
+                                              connections=readers)
+
+        self._writing(app_server, write, PEAK_WRITE, group="peak", connections=casters, alongside=alongside)
+        measured = reading["measured"]
+        self.rows.append(_row_from(PEAK_READ, "peak", measured, path=path, note=page.note))
+        self.log(f"   {PEAK_READ:<28} {measured.rate:8.1f} req/s  p95 {measured.p95_ms:7.1f} ms  "
+                 f"errors {measured.errors}")
+
+    def _writing(self, app_server, write, name: str, group: str = "write", connections: int | None = None,
+                 alongside=None) -> None:
+        """Run a write scenario (warm-up, then the measured window, with `alongside(seconds)` run at the same
+        time when given), check the database against what the voters were told, and undo the writes."""
+        import threading
+
         from council.extensions import db
 
         wanted = int(MAX_RATE * (self.opts.seconds + self.opts.warmup)) + 50
@@ -175,7 +216,7 @@ class Bench:
         warm_n = min(max(len(voters) // 10, 1), int(MAX_RATE * self.opts.warmup) + 16)
         warm, main = voters[:warm_n], voters[warm_n:]
         if not main:
-            self.log(f"   ! {write.name}: only {len(voters)} voters left: skipped")
+            self.log(f"   ! {name}: only {len(voters)} voters left: skipped")
             return
         with self.app.app_context():
             cookies = sessions.mint(self.app, [user for _line, user in voters])
@@ -186,9 +227,16 @@ class Bench:
         sent = {user if write.kind == "comment" else line for line, user in voters}
         try:
             warm_m, _ = self.wrk(app_server.url, sessions.write_requests(write, warm, cookies, self.run_id),
-                                 write.name + " warm", "once", expect, self.opts.warmup)
-            measured, _ = self.wrk(app_server.url, sessions.write_requests(write, main, cookies, self.run_id),
-                                   write.name, "once", expect, self.opts.seconds)
+                                 name + " warm", "once", expect, self.opts.warmup, connections=connections)
+            beside = threading.Thread(target=alongside, args=(self.opts.seconds,)) if alongside else None
+            if beside:
+                beside.start()
+            try:
+                measured, _ = self.wrk(app_server.url, sessions.write_requests(write, main, cookies, self.run_id),
+                                       name, "once", expect, self.opts.seconds, connections=connections)
+            finally:
+                if beside:
+                    beside.join()
             with self.app.app_context():
                 db.session.rollback()
                 found = checks.facts(db.session, before, sent)
@@ -201,13 +249,13 @@ class Bench:
         problems = checks.problems(write.kind, warm_m.counted + measured.counted,
                                    warm_m.unanswered + measured.unanswered, found)
         note = write.note + (" — voters ran out before the end" if measured.exhausted else "")
-        row = _row_from(write.name, "write", measured, kind=write.kind, path=write.path, note=note, check=problems)
+        row = _row_from(name, group, measured, kind=write.kind, path=write.path, note=note, check=problems)
         row.detail.update(database=found.to_dict(), told_counted=warm_m.counted + measured.counted,
                           unanswered=warm_m.unanswered + measured.unanswered, undone=undone,
                           voters_available=len(write.voters), warmup_counted=warm_m.counted)
         self.rows.append(row)
         verdict = "agrees" if not problems else "FAILED: " + "; ".join(problems)
-        self.log(f"   {write.name:<28} {measured.rate:8.1f} req/s  p95 {measured.p95_ms:7.1f} ms  "
+        self.log(f"   {name:<28} {measured.rate:8.1f} req/s  p95 {measured.p95_ms:7.1f} ms  "
                  f"counted {measured.counted}/{measured.sent}  database check {verdict}")
 
     def proposal_page(self, app_server, targets, cookies) -> tuple[int, int]:

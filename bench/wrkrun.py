@@ -155,6 +155,7 @@ def run(url: str, request_file: Path, *, seconds: float, mode: str, expect: str,
         stdout, stderr = process.communicate()
     if process.returncode not in (0, -signal.SIGINT):
         raise RuntimeError(f"wrk failed ({process.returncode}): {stderr.strip() or stdout[-1000:]}")
+    Path(str(request_file) + ".stdout").write_text(stdout + "\n---\n" + stderr)
     found = measured(parse_result(stdout))
     found.wrk_latency_ms = parse_latency_text(stdout)
     return found, stdout

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from bench import ceiling, checks, report, seeding, sessions, wrkrun
-from bench.report import CEILING_INSERT, CEILING_PAGE, Row
+from bench.report import CEILING_INSERT, CEILING_PAGE, PEAK_READ, PEAK_WRITE, Row
 from council.accounts.models import User
 from council.ballots import services as polls
 from council.ballots.models import Basis, Poll, RollLine, SecretBallot
@@ -115,6 +115,17 @@ def test_reads_are_judged_against_the_page_and_writes_against_the_insert():
     assert by_name["proposal ballot"].ratio == 0.12 and by_name["proposal ballot"].met is True  # no rate target
     assert by_name["add a comment"].met is False
     assert by_name[CEILING_PAGE].met is None and by_name[CEILING_PAGE].ratio is None
+
+
+def test_at_the_peak_the_page_keeps_its_latency_and_the_ballots_their_count():
+    rows = report.judge([
+        _row(PEAK_READ, "peak", 60.0, p95=90.0), _row(PEAK_WRITE, "peak", 20.0, kind="secret"),
+        _row(CEILING_PAGE, "ceiling", 200.0), _row(CEILING_INSERT, "ceiling", 80.0)])
+    by_name = {r.name: r for r in rows}
+    assert by_name[PEAK_READ].ratio == 0.3 and by_name[PEAK_READ].met is True  # no ratio asked: it shares the CPU
+    assert by_name[PEAK_WRITE].ratio == 0.25 and by_name[PEAK_WRITE].met is True  # judged by its database check
+    slow = report.judge([_row(PEAK_READ, "peak", 60.0, p95=120.0), _row(CEILING_PAGE, "ceiling", 200.0)])
+    assert slow[0].met is False
 
 
 def test_without_a_ceiling_nothing_is_met():
