@@ -74,9 +74,9 @@ def _timed(run) -> tuple[float, object]:
 def election_count(ballots: int, rng: random.Random) -> dict:
     """Fill the demo's open election with `ballots` ballots and count it as the committee does."""
     from council.accounts.models import User
+    from council.ballots.casting import new_tracker
     from council.ballots.models import Channel, RollLine, SecretBallot
     from council.ballots.rules import ElectionForm
-    from council.ballots.services import new_tracker
     from council.demo_elections import SBD_TITLE
     from council.elections import counting, nominations, rules, services
     from council.elections.models import Election

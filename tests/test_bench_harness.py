@@ -329,3 +329,13 @@ def test_the_ceiling_page_has_the_size_asked(size, items):
     assert len(page.encode()) == size
     if items and size > 20_000:
         assert len(comments) == items
+
+
+def test_the_two_big_counts_run_at_a_small_size():
+    """bench/counts.py (BENCH_COUNTS=1) builds its own database and counts an election round and an Art. 278
+    vote: here with a few hundred ballots, so that a change to what it calls is caught by the suite."""
+    from bench import counts
+
+    figures = counts.run(ballots=300, households=40)
+    assert [f["name"].split(",")[0] for f in figures] == ["election round", "Art. 278 owners' vote"]
+    assert all(f["count_s"] >= 0 and f["met"] for f in figures)
