@@ -72,6 +72,19 @@ def snapshot(session, kind: str, target_id: int) -> Snapshot:
                     voted=_voted(session, target_id))
 
 
+def footprint(session, before: Snapshot) -> tuple[int, ...]:
+    """How much the scenario's target holds now (marked lines and ballots, or comments): read until it stops
+    moving before the check, since a request wrk saw no answer to may still be running on the server (a check
+    reading the lines, then the box, while it commits would see its ballot without its line)."""
+    if before.kind == "comment":
+        return (session.scalar(sa.select(sa.func.count(ProposalComment.id)).where(
+            ProposalComment.proposal_id == before.target_id, ProposalComment.id > before.last_comment_id)),)
+    return (session.scalar(sa.select(sa.func.count(RollLine.id)).where(
+        RollLine.poll_id == before.target_id, RollLine.status.is_not(None))),
+        session.scalar(sa.select(sa.func.count()).select_from(SecretBallot).where(
+            SecretBallot.poll_id == before.target_id)))
+
+
 def _voted(session, poll_id: int) -> set[int]:
     return set(session.scalars(sa.select(RollLine.id).where(RollLine.poll_id == poll_id,
                                                             RollLine.status.is_not(None))))

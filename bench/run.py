@@ -237,6 +237,7 @@ class Bench:
             finally:
                 if beside:
                     beside.join()
+            self._settled(before)
             with self.app.app_context():
                 db.session.rollback()
                 found = checks.facts(db.session, before, sent)
@@ -257,6 +258,21 @@ class Bench:
         verdict = "agrees" if not problems else "FAILED: " + "; ".join(problems)
         self.log(f"   {name:<28} {measured.rate:8.1f} req/s  p95 {measured.p95_ms:7.1f} ms  "
                  f"counted {measured.counted}/{measured.sent}  database check {verdict}")
+
+    def _settled(self, before, seconds: float = 10.0) -> None:
+        """Wait until the server has finished what it was sent: the target's counts stop moving (read 0.3 s
+        apart), or `seconds` pass."""
+        from council.extensions import db
+
+        last, deadline = None, time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            with self.app.app_context():
+                found = checks.footprint(db.session, before)
+                db.session.remove()
+            if found == last:
+                return
+            last = found
+            time.sleep(0.3)
 
     def proposal_page(self, app_server, targets, cookies) -> tuple[int, int]:
         """The proposal page as a reader gets it, its size in bytes and how many comments it shows: the

@@ -204,6 +204,7 @@ def test_secret_ballots_are_checked_and_undone(app, voters):
         for user in users[1:3]:
             _cast(poll_id, lines[user], user)
         sent = {lines[u] for u in users[1:]}
+        assert checks.footprint(db.session, before) == (3, 3)  # what the harness waits on to stop moving
         found = checks.facts(db.session, before, sent)
         assert (found.added, found.lines_marked, found.outside, found.duplicates) == (2, 2, 0, 0)
         assert checks.problems("secret", 2, 0, found) == []
