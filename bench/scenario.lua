@@ -6,10 +6,10 @@
 --       (form-encoded; may be empty).
 -- MODE: "cycle" (reads: each thread loops over every line, starting at its own offset) or "once" (writes:
 --       thread t takes lines t, t+T, t+2T...: its own slice of voters, each used once and never shared).
--- STOP_MS: after this many milliseconds no new request is sent (delay() holds every connection), so every
---       request in flight is answered before wrk stops: the harness can then compare "counted" with the
---       database exactly. A "once" thread also stops sending when its slice is used up (flagged "exhausted").
---       A thread with nothing left in flight writes FILE.done-<thread> and stops (see finished()).
+-- STOP_MS: after this many milliseconds no new request is sent, so every request in flight is answered before
+--       wrk stops: the harness can then compare "counted" with the database exactly. A "once" thread also stops
+--       sending when its slice is used up (flagged "exhausted"). A thread with nothing left in flight writes
+--       FILE.done-<thread>; once every thread has, each stops (see draining()).
 -- EXPECT: what a good answer is: "status=200", "status=200;body=class=\"tracker\"", or
 --       "status=302;location=#comment-". Anything else counts as refused (other 2xx-4xx) or an error (5xx).
 --
@@ -21,6 +21,8 @@ typedef struct { long tv_sec; long tv_usec; } bench_timeval;
 int gettimeofday(bench_timeval *tv, void *tz);
 ]]
 local tv = ffi.new("bench_timeval")
+-- What a connection sends while the others' last answers are awaited (draining()): every server here serves it.
+FILLER = "/static/img/icon.svg"
 local function now_ms()
   ffi.C.gettimeofday(tv, nil)
   return tonumber(tv.tv_sec) * 1000 + tonumber(tv.tv_usec) / 1000
@@ -68,7 +70,7 @@ function init(args)
   stop_after = tonumber(args[3] or "0")
   expect = parse_expect(args[4])
   once = (mode == "once")
-  local nthreads = tonumber(args[5] or "1")
+  nthreads = tonumber(args[5] or "1")
   local requests, index = {}, 0
   for line in io.lines(path) do
     if #line > 0 then
@@ -87,6 +89,8 @@ function init(args)
   size = #requests
   if not once and size > 0 then cursor = (thread_id % size) + 1 else cursor = 1 end
   reserved = 0        -- delay() said "send now" this many times and request() has not yet taken them
+  fillers = 0         -- ... of which this many are fillers (draining(): not counted)
+  filler = wrk.format("GET", FILLER, { ["User-Agent"] = "council-bench" })
   sent, answered, counted, refused, failed, other = 0, 0, 0, 0, 0, 0
   exhausted = false
   delayed_once = false
@@ -98,26 +102,42 @@ end
 -- Deciding in delay() and taking in request() keeps "one voter, one request" even when two connections
 -- of the thread ask at once: every "send now" reserves a line (or, reading, a request), every request() uses
 -- one reservation.
--- When this thread sends no more and every request it sent is answered, it says so in a file next to the
--- request file and stops; once every thread has, the harness interrupts wrk instead of waiting out -d.
-local function finished()
-  -- A "send now" that delay() gave another connection of this thread (reserved) is a request on its way: its
-  -- answer is waited for too, or stopping here would drop it unanswered after the server had taken it.
-  if answered >= sent and reserved == 0 and not marked then
+local function all_done()
+  for t = 0, nthreads - 1 do
+    local marker = io.open(request_file .. ".done-" .. t, "r")
+    if not marker then return false end
+    marker:close()
+  end
+  return true
+end
+
+-- After the window (or once a "once" thread's slice is used up) no request is counted any more. A connection that
+-- asks then is never left open and idle while an answer is still owed to any thread: a sync gunicorn worker that
+-- accepted it would wait for its request, and the answers still owed would queue behind it until wrk quits (the
+-- server then takes them after the harness has looked: answers lost, writes it cannot account for). So it sends a
+-- filler (a small static file, never counted: see response()). When every request this thread sent is answered it
+-- says so in FILE.done-<thread>; once every thread has, it stops and the harness interrupts wrk.
+local function draining()
+  if answered >= sent and reserved == fillers and not marked then
     marked = true
     local marker = io.open(request_file .. ".done-" .. thread_id, "w")
     if marker then marker:close() end
-    wrk.thread:stop()
   end
-  return 3600000
+  if marked and all_done() then
+    wrk.thread:stop()
+    return 3600000
+  end
+  reserved = reserved + 1
+  fillers = fillers + 1
+  return 0
 end
 
 function delay()
   delayed_once = true
-  if stop_after > 0 and now_ms() - started >= stop_after then return finished() end
-  if once and cursor + reserved > size then
+  if stop_after > 0 and now_ms() - started >= stop_after then return draining() end
+  if once and cursor + (reserved - fillers) > size then
     exhausted = true
-    return finished()
+    return draining()
   end
   reserved = reserved + 1
   return 0
@@ -129,6 +149,10 @@ function request()
   -- sent, so it takes no voter (every real request comes after a delay()).
   if not delayed_once then return pool[1] end
   if reserved > 0 then reserved = reserved - 1 end
+  if fillers > 0 then
+    fillers = fillers - 1
+    return filler
+  end
   if not once then
     local req = pool[cursor]
     cursor = cursor % size + 1
@@ -136,12 +160,11 @@ function request()
     if first_sent == 0 then first_sent = now_ms() end
     return req
   end
-  -- wrk asks without delay() after a socket error (it reconnects and sends again): that takes a voter too,
-  -- and if none is left the thread stops; the request returned then is a harmless GET that is never read.
+  -- wrk asks without delay() after a socket error (it reconnects and sends again): that takes a voter too;
+  -- with none left, the request is a filler.
   if cursor > size then
     exhausted = true
-    wrk.thread:stop()
-    return wrk.format("GET", "/static/img/icon.svg")
+    return filler
   end
   local req = pool[cursor]
   cursor = cursor + 1
@@ -151,6 +174,7 @@ function request()
 end
 
 function response(status, headers, body)
+  if string.find(headers["Content-Type"] or "", "image/svg", 1, true) then return end  -- a filler's
   answered = answered + 1
   last_answer = now_ms()
   if status == expect.status
