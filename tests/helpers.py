@@ -24,12 +24,14 @@ def forget_kept_pages(app) -> None:
 
 
 @contextmanager
-def counting(app):
+def counting(app, afresh: bool = True):
     """Collect every SQL statement sent while the block runs (for fixed-query-count guards). Each block starts
     with no standing and no person kept (council.permissions keeps people's standing between requests, and
-    council.accounts.kept the signed-in person's row), so two blocks compare the same work."""
-    forget_standings()
-    kept_people.forget()
+    council.accounts.kept the signed-in person's row), so two blocks compare the same work; `afresh=False`
+    leaves them kept (to count what a request takes when they are)."""
+    if afresh:
+        forget_standings()
+        kept_people.forget()
     with app.app_context():
         engine = db.engine
     statements: list[str] = []

@@ -7,8 +7,6 @@ with the store down the person is read as before, and a kept row is read again a
 """
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import sqlalchemy as sa
 from cachetools import TTLCache
 
@@ -19,25 +17,9 @@ from council.notifications import services as inbox
 from council.proposals.models import Proposal
 from council.proposals.services import follow, following
 from tests import factories
+from tests.helpers import counting
 from tests.test_members_pages import kept  # noqa: F401  (the fixture: members' pages kept in memory)
 from tests.test_proposals_flow import published, resident
-
-
-@contextmanager
-def _statements(app):
-    """The SQL statements sent while the block runs (nothing kept is forgotten first)."""
-    with app.app_context():
-        engine = db.engine
-    sent: list[str] = []
-
-    def before(conn, cursor, statement, parameters, context, executemany):
-        sent.append(statement)
-
-    sa.event.listen(engine, "before_cursor_execute", before)
-    try:
-        yield sent
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", before)
 
 
 def _device(app, username: str):
@@ -55,7 +37,7 @@ def _warm(client, url: str) -> str:
 
 def _reads_people(app, client, url: str):
     """The page, and whether its request read a person's row."""
-    with _statements(app) as sent:
+    with counting(app, afresh=False) as sent:
         response = client.get(url)
     return response, any("FROM users" in s for s in sent), len(sent)
 
