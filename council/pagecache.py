@@ -204,6 +204,8 @@ class MembersPage:
         except Exception:
             log.warning("page cache unreachable", exc_info=True)
             return render()
+        if isinstance(html, str):  # kept as text by an older version of the app
+            html = html.encode()
         token = _token()
         if html is None:
             g.council_keeping, g.council_good_until = True, None
@@ -221,19 +223,15 @@ class MembersPage:
         return _personalise(html, token)
 
 
-def _personalise(html: str | bytes, token: str | None) -> str | bytes:
-    """A kept members' page (text, or the bytes to send) with the signed-in person's own header and CSRF token
-    put in, and its live parts filled."""
+def _personalise(html: bytes, token: str | None) -> bytes:
+    """A kept members' page (the bytes to send) with the signed-in person's own header and CSRF token put in,
+    and its live parts filled."""
     account, menu = _personal(current_user.id, current_user.display_name, current_user.unread_count,
                               current_standing().is_staff, current_locale_code())
-    if isinstance(html, bytes):
-        html = html.replace(_ACCOUNT_BYTES, account.encode(), 1).replace(_MENU_BYTES, menu.encode(), 1)
-        html = html.replace(_TOKEN_BYTES, token.encode()) if token else html
-        return _LIVE_BYTES.sub(lambda m: _live_text(m[1].decode(), int(m[2])).encode(), html) \
-            if b"@@council-live:" in html else html
-    html = html.replace(ACCOUNT_MARK, account, 1).replace(MENU_MARK, menu, 1)
-    html = html.replace(TOKEN_MARK, token) if token else html
-    return _LIVE.sub(lambda m: _live_text(m[1], int(m[2])), html) if "@@council-live:" in html else html
+    html = html.replace(_ACCOUNT_BYTES, account.encode(), 1).replace(_MENU_BYTES, menu.encode(), 1)
+    html = html.replace(_TOKEN_BYTES, token.encode()) if token else html
+    return _LIVE.sub(lambda m: _live_text(m[1].decode(), int(m[2])).encode(), html) \
+        if b"@@council-live:" in html else html
 
 
 # ---- live parts of kept pages -----------------------------------------------------------------------
@@ -241,8 +239,7 @@ def _personalise(html: str | bytes, token: str | None) -> str | bytes:
 # holds a mark where it goes, filled on every request with what this process read at most LIVE_SECONDS ago.
 # Changes that kept pages show only through live parts move no version (council.versions.shown_live).
 
-_LIVE = re.compile(r"<!--@@council-live:([a-z_]+):(\d+)@@-->")
-_LIVE_BYTES = re.compile(rb"<!--@@council-live:([a-z_]+):(\d+)@@-->")
+_LIVE = re.compile(rb"<!--@@council-live:([a-z_]+):(\d+)@@-->")
 _fillers: dict[str, Callable[[int], str]] = {}
 _lively: LRUCache = LRUCache(maxsize=20_000)  # (name, id, language) → (HTML, good until)
 
@@ -283,14 +280,14 @@ BRIEF_SECONDS = 30
 _brief: TTLCache = TTLCache(maxsize=2_000, ttl=BRIEF_SECONDS)
 
 
-def briefly_kept(name: str, parts: tuple, fills: dict[str, str], render) -> str:
+def briefly_kept(name: str, parts: tuple, fills: dict[str, str], render) -> bytes:
     """A signed-in page that readers of the same standing see alike but for their header and `fills` (marks the
     page was rendered with → this request's text, escaped already), such as the receipt of a ballot with its
     tracker: rendered once per process for `parts`, standing, language and zone, and sent again for
     BRIEF_SECONDS (so what it shows of titles and places' names may lag that long; nothing else is on it). It
     needs no shared store. Not with a message waiting to be flashed."""
     if session.get("_flashes") or not current_user.is_authenticated:
-        return _filled(render(), fills)
+        return _filled(render().encode(), fills)
     key = (name, parts, current_standing().key, current_locale_code(), str(get_timezone()))
     token = _token()
     with _local_lock:
@@ -301,15 +298,15 @@ def briefly_kept(name: str, parts: tuple, fills: dict[str, str], render) -> str:
             html = render()
         finally:
             g.council_keeping = False
-        html = html.replace(token, TOKEN_MARK) if token else html
+        html = (html.replace(token, TOKEN_MARK) if token else html).encode()
         with _local_lock:
             _brief[key] = html
     return _filled(_personalise(html, token), fills)
 
 
-def _filled(html: str, fills: dict[str, str]) -> str:
+def _filled(html: bytes, fills: dict[str, str]) -> bytes:
     for mark, text in fills.items():
-        html = html.replace(mark, text)
+        html = html.replace(mark.encode(), text.encode())
     return html
 
 

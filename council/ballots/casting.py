@@ -76,15 +76,12 @@ class Cast:
     label: str  # the roll line's, for the receipt
 
 
-def head_of(poll: Poll) -> PollHead:
-    """A loaded poll's head (its options read when it is a choice vote)."""
+def head_of(poll: Poll, path: str | None = None) -> PollHead:
+    """A loaded poll's head; its place's `path` is read unless given, its options when it is a choice vote."""
+    if path is None:
+        path = db.session.scalar(sa.select(Place.path).where(Place.id == poll.place_id)) or ""
     positions = frozenset(db.session.scalars(sa.select(PollOption.position).where(PollOption.poll_id == poll.id))
                           ) if poll.max_choices is not None else frozenset()
-    path = db.session.scalar(sa.select(Place.path).where(Place.id == poll.place_id)) or ""
-    return _head(poll, positions, path)
-
-
-def _head(poll: Poll, positions: frozenset[int], path: str) -> PollHead:
     lineage = tuple(int(p) for p in path.strip("/").split("/") if p) or (poll.place_id,)
     return PollHead(poll.id, poll.place_id, lineage, poll.subject_type, poll.subject_id, poll.title, poll.secret,
                     poll.basis, poll.by_register, poll.max_choices, positions, poll.opened_at, poll.closes_at,
@@ -105,8 +102,7 @@ def kept_head(poll_id: int, now: datetime) -> PollHead | None:
                                  .where(Poll.id == poll_id)).first()
         if row is None:
             return None
-        poll, path = row
-        found = head_of(poll) if poll.max_choices is not None else _head(poll, frozenset(), path)
+        found = head_of(*row)
         if found.may_take(now):
             with _lock:
                 _heads[poll_id] = found
