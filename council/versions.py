@@ -83,18 +83,19 @@ _wanted: LRUCache = LRUCache(maxsize=20_000)
 _PREFETCHED = "council_versions"
 
 
-def _read(keys: list[str], prefetch: bool = False) -> list:
+def _read(keys: list[str], prefetch: bool = False, fresh: dict[str, str] | None = None) -> list:
     """The values of these keys in the store, in one round trip: taken from what this request read already
     when it read them all (earlier in the request: still before the data the page shows); with `prefetch`, the
-    keys this request's page read last time are read along, for later."""
+    keys this request's page read last time are read along, for later; with `fresh` (key → a new token), each of
+    those keys the store has not is set to its token in the same round trip (`_fetch`), so none is None."""
     if not has_request_context():
-        return list(cache.get_many(*keys))
+        return _fetch(keys, fresh)
     fetched = g.get(_PREFETCHED)
-    if fetched is not None and all(k in fetched for k in keys):
+    if fetched is not None and all(k in fetched and (fresh is None or fetched[k] is not None) for k in keys):
         return [fetched[k] for k in keys]
     path = request.path
     more = [k for k in _wanted.get(path, ()) if k not in keys] if prefetch else []
-    values = list(cache.get_many(*keys, *more))
+    values = _fetch([*keys, *more], fresh)
     fetched = g.setdefault(_PREFETCHED, {})
     fetched.update(zip([*keys, *more], values, strict=True))
     if not prefetch:
@@ -102,17 +103,33 @@ def _read(keys: list[str], prefetch: bool = False) -> list:
     return values[:len(keys)]
 
 
+def _fetch(keys: list[str], fresh: dict[str, str] | None) -> list:
+    """The store's values of `keys`; each key of `fresh` that the store has not is set to its token first. With
+    Redis, one round trip (a pipeline: SET NX for each key of `fresh`, then MGET); with another store (the
+    tests' in-process one), a read, then a write of what was missing."""
+    if not fresh:
+        return list(cache.get_many(*keys))
+    backend = cache.cache
+    client = getattr(backend, "_write_client", None)
+    if client is None or not hasattr(client, "pipeline"):
+        values = list(cache.get_many(*keys))
+        missing = {k: fresh[k] for k, value in zip(keys, values, strict=True) if value is None and k in fresh}
+        if missing:
+            cache.set_many(missing, timeout=0)
+        return [missing.get(k, value) for k, value in zip(keys, values, strict=True)]
+    prefix, serializer = backend._get_prefix(), backend.serializer  # cachelib's RedisCache, as its set_many
+    pipe = client.pipeline(transaction=False)
+    for k, token in fresh.items():
+        pipe.set(prefix + k, serializer.dumps(token), nx=True)
+    pipe.mget([prefix + k for k in keys])
+    return [serializer.loads(value) for value in pipe.execute()[-1]]
+
+
 def _tokens(scopes: list[str], prefetch: bool = False) -> list[str]:
-    """The versions of these scopes now; one nobody has set yet (or that the store lost) is set here."""
+    """The versions of these scopes now; one nobody has set yet (or that the store lost) is set here, in the
+    same round trip."""
     keys = [key(s) for s in scopes]
-    found = _read(keys, prefetch)
-    missing = {k: secrets.token_hex(6) for k, value in zip(keys, found, strict=True) if value is None}
-    if missing:
-        cache.set_many(missing, timeout=0)
-        found = [value if value is not None else missing[k] for k, value in zip(keys, found, strict=True)]
-        if has_request_context() and _PREFETCHED in g:
-            g.get(_PREFETCHED).update(missing)
-    return found
+    return _read(keys, prefetch, fresh={k: secrets.token_hex(6) for k in keys})
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,79 @@
+"""Versions in Redis, as deployed (council/versions.py): read, and set where missing, in one round trip.
+
+A voter the processes have never seen has no version yet: reading it and setting it used to take two round trips
+to the store on their first request (a cast). With Redis it is one pipeline: SET NX for each version asked for,
+then MGET. Skipped without Redis on 127.0.0.1:6379 (CI has it).
+"""
+from __future__ import annotations
+
+import pytest
+import redis
+
+from council import versions
+from council.extensions import cache
+
+STORE = "redis://127.0.0.1:6379/12"
+
+
+@pytest.fixture
+def store(app, monkeypatch):
+    """The app's cache in Redis database 12 (emptied), and the round trips made to it: each command sent alone
+    and each pipeline sent."""
+    try:
+        redis.Redis.from_url(STORE, socket_connect_timeout=1).ping()
+    except redis.exceptions.ConnectionError:
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    saved = dict(app.extensions["cache"])
+    cache.init_app(app, config={"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": STORE,
+                                "CACHE_KEY_PREFIX": "council-test:"})
+    monkeypatch.setitem(app.config, "CACHE_SIGNED_IN_PAGES", True)
+    trips = []
+    alone, piped = redis.Redis.execute_command, redis.client.Pipeline.execute
+    monkeypatch.setattr(redis.Redis, "execute_command", lambda self, *args, **kw: (
+        trips.append(args[0]) if not isinstance(self, redis.client.Pipeline) else None) or alone(self, *args, **kw))
+    monkeypatch.setattr(redis.client.Pipeline, "execute", lambda self, *args, **kw: (
+        trips.append(f"pipeline of {len(self.command_stack)}"), piped(self, *args, **kw))[1])
+    with app.app_context():
+        cache.clear()
+    trips.clear()
+    yield trips
+    with app.app_context():
+        cache.clear()
+    app.extensions["cache"].clear()
+    app.extensions["cache"].update(saved)
+
+
+def _person_stamp(app, user_id: int, trips: list) -> tuple[tuple[str, str], list]:
+    """The person's versions read in a request of their own, and the round trips it took."""
+    trips.clear()
+    with app.test_request_context("/places/1"):
+        found = versions.person_stamp(user_id)
+    return found, list(trips)
+
+
+def test_versions_never_set_are_set_and_read_in_one_round_trip(app, store):
+    first, trips = _person_stamp(app, 7, store)
+    assert trips == ["pipeline of 3"]  # SET NX people, SET NX person:7, MGET
+    assert None not in first and len(set(first)) == 2
+    again, trips = _person_stamp(app, 7, store)
+    assert again == first and trips == ["pipeline of 3"]  # NX: what is there stays
+    with app.app_context():
+        assert cache.get(versions.key("person:7")) == first[1]
+
+
+def test_a_moved_version_is_read_as_moved(app, store):
+    before, _ = _person_stamp(app, 8, store)
+    with app.app_context():
+        versions._move({"person:8"})
+    after, _ = _person_stamp(app, 8, store)
+    assert after[0] == before[0] and after[1] != before[1]
+
+
+def test_a_place_stamp_and_the_person_read_earlier_in_the_request_ask_nothing_again(app, store):
+    with app.test_request_context("/places/3"):
+        versions.person_stamp(9)
+        store.clear()
+        stamp = versions.stamp([1, 2, 3])
+        assert store == ["pipeline of 5"] and stamp.count(".") == 3  # 4 versions set where missing, one MGET
+        store.clear()
+        assert versions.stamp([1, 2, 3]) == stamp and versions.person_stamp(9) and store == []
