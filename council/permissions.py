@@ -6,11 +6,12 @@
 from __future__ import annotations
 
 import enum
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import sqlalchemy as sa
+from cachetools import LRUCache
 from flask import abort, g
 from flask_login import current_user
 from flask_sqlalchemy.session import Session as SessionClass
@@ -113,18 +114,36 @@ def may_grant(standing: Standing, role: Role, lineage: Sequence[int]) -> bool:
     return allowed(standing, Action.ROLES_MANAGE, lineage)
 
 
+def _standing_statement() -> sa.CompoundSelect:
+    """A person's live roles and approved memberships (one query: the two lists, one after the other), built
+    once and on the tables (Core): building a statement this size costs more than running it."""
+    person = sa.bindparam("person_id")
+    grant, place, home, member = (RoleGrant.__table__.c, Place.__table__.c, Household.__table__.c,
+                                  Membership.__table__.c)
+    roles = (sa.select(grant.role, grant.place_id, place.kind, place.parent_id)
+             .join_from(RoleGrant.__table__, Place.__table__, place.id == grant.place_id)
+             .where(grant.user_id == person, grant.revoked_at.is_(None)))
+    homes = (sa.select(sa.null(), home.building_id, sa.null(), place.parent_id)
+             .select_from(Membership.__table__)
+             .join(Household.__table__, home.id == member.household_id)
+             .join(Place.__table__, place.id == home.building_id)
+             .where(member.user_id == person, member.status == MembershipStatus.APPROVED))
+    return sa.union_all(roles, homes)
+
+
+STANDING = _standing_statement()
+
+
 def load_standing(user_id: int, site_admin: bool = False) -> Standing:
-    """Read a person's live roles and approved memberships (one query: the two lists, one after the other)."""
-    roles = (sa.select(RoleGrant.role, RoleGrant.place_id, Place.kind, Place.parent_id)
-             .join(Place, Place.id == RoleGrant.place_id)
-             .where(RoleGrant.user_id == user_id, RoleGrant.revoked_at.is_(None)))
-    homes = (sa.select(sa.null(), Household.building_id, sa.null(), Place.parent_id)
-             .select_from(Membership)
-             .join(Household, Household.id == Membership.household_id)
-             .join(Place, Place.id == Household.building_id)
-             .where(Membership.user_id == user_id, Membership.status == MembershipStatus.APPROVED))
+    """Read a person's live roles and approved memberships."""
+    return standing_of(db.session.execute(STANDING, {"person_id": user_id}), site_admin)
+
+
+def standing_of(rows, site_admin: bool) -> Standing:
+    """A standing from the rows of STANDING: (role, place, its kind, its parent) for a role, (None, building,
+    None, estate) for a home."""
     held, member_places = set(), set()
-    for role, place_id, kind, parent_id in db.session.execute(sa.union_all(roles, homes)):
+    for role, place_id, kind, parent_id in rows:
         if role is None:  # a home: its building and its estate
             member_places.update((place_id, parent_id))
             continue
@@ -135,17 +154,31 @@ def load_standing(user_id: int, site_admin: bool = False) -> Standing:
     return Standing(roles=frozenset(held), member_places=frozenset(member_places), site_admin=site_admin)
 
 
-@lru_cache(maxsize=50_000)
-def _kept_standing(user_id: int, _standing_version: int, site_admin: bool) -> Standing:
-    """What this process has read of a person's standing, by (person, standing_version, site administrator):
-    every change to their roles or memberships moves standing_version on (below), so an entry is never stale,
-    only unused."""
-    return load_standing(user_id, site_admin)
+# What this process has read of people's standings, by (person, standing_version, site administrator): every
+# change to their roles or memberships moves standing_version on (below), so an entry is never stale, only unused.
+_standings: LRUCache = LRUCache(maxsize=50_000)
+_standings_lock = threading.Lock()
+
+
+def _kept_standing(user_id: int, standing_version: int, site_admin: bool) -> Standing:
+    with _standings_lock:
+        found = _standings.get((user_id, standing_version, site_admin))
+    if found is None:
+        found = keep_standing(user_id, standing_version, load_standing(user_id, site_admin))
+    return found
+
+
+def keep_standing(user_id: int, standing_version: int, standing: Standing) -> Standing:
+    """Keep a standing read at this standing_version (by council.accounts.kept, read with the person)."""
+    with _standings_lock:
+        _standings[(user_id, standing_version, standing.site_admin)] = standing
+    return standing
 
 
 def forget_standings() -> None:
     """Drop what this process keeps (the tests do, between tests: their ids start again from 1)."""
-    _kept_standing.cache_clear()
+    with _standings_lock:
+        _standings.clear()
 
 
 def current_standing() -> Standing:

@@ -27,7 +27,7 @@ from council.sqltypes import utcnow
 from council.territory.models import Household, Place, Tenure
 from council.territory.services import create_household
 from tests import factories
-from tests.helpers import cast_statements, counting
+from tests.helpers import CAST_STATEMENTS, counting
 
 S = ProposalState
 WEEK = timedelta(days=7)
@@ -506,8 +506,8 @@ def test_vote_and_roll_pages_take_a_fixed_number_of_queries(app, world, lift, lo
 def test_a_ballot_is_cast_in_a_fixed_number_of_statements(app, world, lift, login):
     """A Friday vote's peak is a whole estate casting within minutes: the first cast a process takes reads the
     poll (9 statements at most: the receipt is made before the commit, nothing is read again), and every cast
-    after it, from voters it has never seen, runs the same few (`cast_statements`): the voter, their standing,
-    the roll line's update (which also checks the line is theirs and the poll open) and the ballot."""
+    after it, from voters it has never seen, runs the same few (`CAST_STATEMENTS`): the voter with their
+    standing, the roll line's update (which also checks the line is theirs and the poll open) and the ballot."""
     poll_id = _open(app, lift["proposal"], Rule.SIMPLE_MAJORITY, Basis.HOUSEHOLDS, secret=True)
     counts = []
     for username, household in (("resident", world.h11), ("owner12", world.h12), ("owner13", lift["h13"])):
@@ -518,4 +518,4 @@ def test_a_ballot_is_cast_in_a_fixed_number_of_statements(app, world, lift, logi
             response = client.post(f"/votes/{poll_id}/lines/{line_id}/cast", data={"choice": "for"})
         assert response.status_code == 200 and 'class="tracker"' in response.get_data(as_text=True)
         counts.append(len(statements))
-    assert counts[0] <= 9 and counts[1] == counts[2] == cast_statements(app), counts
+    assert counts[0] <= 9 and counts[1] == counts[2] == CAST_STATEMENTS, counts

@@ -20,7 +20,7 @@ from council.elections.rules import Mark, Marks, RollObjectionKind
 from council.extensions import db
 from council.sqltypes import utcnow
 from tests.election_helpers import call_election, member, slate, user
-from tests.helpers import cast_statements
+from tests.helpers import CAST_STATEMENTS
 from tests.helpers import counting as counting_queries
 
 # Days before now to call the election so that now falls in a phase (roll 0-3, nominations 3-5,
@@ -339,7 +339,7 @@ def test_nominations_show_the_slate_after_publication(app, world, login):
 def test_a_ballot_is_cast_in_a_fixed_number_of_statements(app, world, login):
     """The peak of an election is hundreds of casts a minute: with 30 printed candidates and 40 voters, the
     first cast a process takes reads the round (at most 11 statements in all), and every cast after it, from
-    voters it has never seen, the same few (`cast_statements`)."""
+    voters it has never seen, the same few (`CAST_STATEMENTS`)."""
     with app.app_context():
         setup = _call(world, VOTING, voters=40)
         candidates = [c.id for c in slate(setup, 30)]
@@ -354,4 +354,4 @@ def test_a_ballot_is_cast_in_a_fixed_number_of_statements(app, world, login):
                                data={"line_id": line, **{f"mark-{c}": "+" for c in candidates[:7]}})
         assert cast.status_code == 200 and 'class="tracker"' in cast.text
         counts.append(len(statements))
-    assert counts[0] <= 11 and counts[1] == counts[2] == cast_statements(app), counts
+    assert counts[0] <= 11 and counts[1] == counts[2] == CAST_STATEMENTS, counts

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from council.accounts import kept
 from council.accounts.models import User
 from council.extensions import db
 from council.membership import services as membership
 from council.membership.models import Membership, Relation
-from council.permissions import Action, load_standing
+from council.permissions import Action, _kept_standing, forget_standings, load_standing
 from council.roles import services as roles
 from council.roles.models import Role, RoleGrant
 from council.territory.models import Household, Place
+from tests.helpers import counting
 
 
 def _version(username: str) -> int:
@@ -80,3 +82,22 @@ def test_a_rolled_back_change_leaves_the_version(app, world):
         assert _version("team") == start
         assert any(role is Role.SERVICE_TEAM for role, _p in load_standing(world.users["team"]).roles)
         assert Action.CONCERN_HANDLE  # the rule itself is untouched
+
+
+def test_the_person_and_their_standing_come_in_one_statement(app, world, login):
+    """A request from a person this process has not kept reads them, their unread count and their standing (roles
+    and homes) in one statement, and the standing read so is the one load_standing reads."""
+    team = login("team")
+    ledger = f"/places/{world.estate}/ledger"
+    assert team.get(ledger).status_code == 200
+    with counting(app) as sent:  # nothing kept: neither the person nor their standing
+        assert team.get(ledger).status_code == 200  # the staff page: it needs the service team's role
+    assert [("FROM users" in s, "role_grants" in s) for s in sent].count((True, True)) == 1
+    assert not any("role_grants" in s and "FROM users" not in s for s in sent), sent
+    with app.test_request_context():
+        forget_standings()
+        person = kept._read(world.users["team"])
+        with counting(app, afresh=False) as more:
+            standing = _kept_standing(person.id, person.standing_version, False)
+        assert more == []  # kept by the read
+        assert standing == load_standing(person.id) and (Role.SERVICE_TEAM, world.estate) in standing.roles

@@ -26,6 +26,7 @@ import secrets
 import threading
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
 import sqlalchemy as sa
 from cachetools import TTLCache
@@ -129,43 +130,96 @@ def spaced(tracker: str) -> str:
 def households_of(poll: PollHead | Poll, user_id: int) -> sa.Select:
     """The households this person may vote for in a poll not on the owner register: an adult member approved
     before the poll opened (an owner, for owners' votes). One ballot per household; the first cast counts."""
-    query = sa.select(Membership.household_id).where(
-        Membership.user_id == user_id, Membership.status == MembershipStatus.APPROVED,
-        Membership.is_adult.is_(True), Membership.decided_at <= poll.opened_at)
-    if poll.basis is Basis.OWNERS:
-        query = query.where(Membership.relation == Relation.OWNER)
+    return _households(poll.basis, user_id, poll.opened_at)
+
+
+def _households(basis: Basis, user_id, opened_at) -> sa.Select:
+    """`households_of`, with the person and the opening as values or as bound parameters."""
+    member = Membership.__table__.c  # the table's columns: an update built on them stays Core (`_marking`)
+    query = sa.select(member.household_id).where(
+        member.user_id == user_id, member.status == MembershipStatus.APPROVED, member.is_adult.is_(True),
+        member.decided_at <= opened_at)
+    if basis is Basis.OWNERS:
+        query = query.where(member.relation == Relation.OWNER)
     return query
 
 
 POLL_LOCKS = 0x706F6C6C  # "poll": the space of the polls' advisory locks (PostgreSQL), keyed by poll id
+_LOCKS = {name: sa.select(getattr(sa.func, name)(POLL_LOCKS, sa.bindparam("poll_id", type_=sa.Integer)))
+          for name in ("pg_advisory_xact_lock_shared", "pg_advisory_xact_lock")}
 
 
-def _advisory(function, poll_id: int) -> None:
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(sa.select(function(POLL_LOCKS, poll_id)))
+def _postgresql() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def _advisory(name: str, poll_id: int) -> None:
+    if _postgresql():
+        db.session.execute(_LOCKS[name], {"poll_id": poll_id})
 
 
 def hold_for_casting(poll_id: int) -> None:
     """Until the transaction ends, no close of this poll counts (PostgreSQL; casts share it)."""
-    _advisory(sa.func.pg_advisory_xact_lock_shared, poll_id)
+    _advisory("pg_advisory_xact_lock_shared", poll_id)
 
 
 def hold_for_closing(poll_id: int) -> None:
     """Wait for the casts of this poll in flight, and hold off new ones until the transaction ends."""
-    _advisory(sa.func.pg_advisory_xact_lock, poll_id)
+    _advisory("pg_advisory_xact_lock", poll_id)
 
 
-def still_open(poll_id: int, now: datetime):
+def still_open(poll_id, now):
     """SQL condition: the poll is open and within its window, checked inside the update itself."""
-    return sa.exists().where(Poll.id == poll_id, Poll.state == PollState.OPEN, Poll.opened_at <= now,
-                             Poll.closes_at > now)
+    poll = Poll.__table__.c
+    return sa.exists().where(poll.id == poll_id, poll.state == PollState.OPEN, poll.opened_at <= now,
+                             poll.closes_at > now)
+
+
+def _param(name: str, column: sa.Column) -> sa.BindParameter:
+    return sa.bindparam(name, type_=column.type)
+
+
+@cache
+def _marking(basis: Basis, secret: bool) -> sa.Update:
+    """The roll line's conditional update for polls of this basis, built once (building it costs more than
+    running it): its parameters are b_line, b_poll, b_user, b_now, b_opened, and for a named vote b_choice and
+    b_picks."""
+    roll, polls = RollLine.__table__.c, Poll.__table__.c  # Core: the ORM's bulk update path costs more
+    line, poll, user, now = (_param("b_line", roll.id), _param("b_poll", polls.id), _param("b_user", roll.user_id),
+                             _param("b_now", polls.opened_at))
+    own = roll.user_id == user if basis is Basis.MEMBERS else roll.household_id.in_(
+        _households(basis, user, _param("b_opened", polls.opened_at)).scalar_subquery())
+    channel = sa.case((roll.proxy_id == user, Channel.PROXY.value), else_=Channel.ONLINE.value)
+    named = {} if secret else dict(choice=_param("b_choice", roll.choice), picks=_param("b_picks", roll.picks),
+                                   cast_by_id=user, cast_at=now)
+    return versions.shown_live(
+        sa.update(RollLine.__table__)
+        .where(roll.id == line, roll.poll_id == poll, roll.status.is_(None), sa.or_(own, roll.proxy_id == user),
+               still_open(poll, now))
+        .values(status=channel, **named).returning(roll.label))
+
+
+BOXING = versions.shown_live(sa.insert(SecretBallot.__table__))
+
+
+@cache
+def _marking_and_boxing(basis: Basis) -> sa.Select:
+    """PostgreSQL, a secret vote: the roll line's update and the ballot's insert in one statement, which returns
+    the line's label. The insert takes its one row from the update's: no ballot goes in the box unless this
+    statement marked the line. Parameters: `_marking`'s and b_id, b_tracker, b_choice, b_picks, b_marks."""
+    box = SecretBallot.__table__
+    marked = _marking(basis, True).cte("marked")
+    ballot = sa.select(*(_param(f"b_{name}", box.c[name]) for name in ("id", "tracker", "choice", "picks", "marks")),
+                       _param("b_poll", box.c.poll_id)).select_from(marked)
+    boxed = sa.insert(box).from_select(["id", "tracker", "choice", "picks", "marks", "poll_id"], ballot).cte("boxed")
+    return versions.shown_live(sa.select(marked.c.label).add_cte(boxed))
 
 
 def cast(head: PollHead, line_id: int, choice: Choice, user_id: int, now: datetime,
          picks: frozenset[int] = frozenset(), marks: str | None = None) -> Cast:
-    """Cast line `line_id` of the poll online, as `user_id` (their own line, or by written proxy). Two
-    statements (and the advisory lock on PostgreSQL): the roll line's conditional update, then the ballot in the
-    box (secret polls)."""
+    """Cast line `line_id` of the poll online, as `user_id` (their own line, or by written proxy): the roll
+    line's conditional update, then the ballot in the box (secret polls); on PostgreSQL, the poll's advisory lock
+    first, then both in one statement."""
     if head.by_register:
         raise ValueError("polls on the owner register are cast through council.ballots.services.cast")
     if marks is not None and not head.secret:
@@ -173,24 +227,24 @@ def cast(head: PollHead, line_id: int, choice: Choice, user_id: int, now: dateti
     stored = choices.check_picks(head.max_choices, head.option_positions, choice, picks)
     if not head.may_take(now):
         raise Refused(_l("This vote is closed."))
-    own = RollLine.user_id == user_id if head.basis is Basis.MEMBERS else \
-        RollLine.household_id.in_(households_of(head, user_id).scalar_subquery())
-    channel = sa.case((RollLine.proxy_id == user_id, Channel.PROXY.value), else_=Channel.ONLINE.value)
-    named = {} if head.secret else dict(choice=choice, picks=stored, cast_by_id=user_id, cast_at=now)
     hold_for_casting(head.id)
-    label = db.session.scalar(versions.shown_live(
-        sa.update(RollLine)
-        .where(RollLine.id == line_id, RollLine.poll_id == head.id, RollLine.status.is_(None),
-               sa.or_(own, RollLine.proxy_id == user_id), still_open(head.id, now))
-        .values(status=channel, **named).returning(RollLine.label)
-        .execution_options(synchronize_session=False)))
+    marking = dict(b_line=line_id, b_poll=head.id, b_user=user_id, b_now=now, b_opened=head.opened_at)
+    boxed = head.secret and _postgresql()  # the ballot in the box by the line's own statement, after the lock
+    if boxed:
+        tracker = new_tracker()
+        label = db.session.scalar(_marking_and_boxing(head.basis), dict(
+            marking, b_id=secrets.token_urlsafe(16), b_tracker=tracker, b_choice=choice, b_picks=stored, b_marks=marks))
+    else:
+        named = {} if head.secret else dict(b_choice=choice, b_picks=stored)
+        label = db.session.scalar(_marking(head.basis, head.secret), dict(marking, **named))
     if label is None:
         _why_not(head, line_id, user_id, now)
     if not head.secret:
         return Cast(None, label)
-    tracker = new_tracker()
-    db.session.execute(versions.shown_live(sa.insert(SecretBallot).values(
-        id=secrets.token_urlsafe(16), poll_id=head.id, tracker=tracker, choice=choice, picks=stored, marks=marks)))
+    if not boxed:
+        tracker = new_tracker()
+        db.session.execute(BOXING, dict(id=secrets.token_urlsafe(16), poll_id=head.id, tracker=tracker,
+                                        choice=choice, picks=stored, marks=marks))
     return Cast(tracker, label)
 
 
