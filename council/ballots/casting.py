@@ -4,10 +4,12 @@ A cast is one conditional UPDATE of the voter's roll line, NULL → channel, tha
 statement itself names everything that makes the cast allowed: the line is of this poll and not voted yet; it is
 the person's own (their line, or their household's as an adult member approved before the poll opened, an owner
 in an owners' vote) or one they hold a written proxy for; and the poll is open and within its window. It returns
-the line's label for the receipt. A secret ballot then goes in the box with a random id and tracker, nothing else.
-When the update touches nothing, `_why_not` reads why, to say so (or 404 for a line of another poll). Kept pages
-show a cast only through the vote's turnout, a live part (council.pagecache.live): a cast moves no version, so
-everyone's pages of the place being voted in stay kept through the vote.
+the line's label for the receipt. A secret ballot then goes in the box with a random id and tracker, nothing else
+(on PostgreSQL by the same statement: `_marking_and_boxing`). The statements are built once per kind of poll, on
+the tables (building them cost more than running them). When the update touches nothing, `_why_not` reads why, to
+say so (or 404 for a line of another poll). Kept pages show a cast only through the vote's turnout, a live part
+(council.pagecache.live): a cast moves no version, so everyone's pages of the place being voted in stay kept
+through the vote.
 
 A close must never count while a cast is half done (its line marked, its ballot not yet in the box). On
 PostgreSQL each cast first holds the poll's advisory lock shared, and a close holds it alone (`hold_for_closing`)
