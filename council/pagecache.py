@@ -35,7 +35,7 @@ from flask_babel import get_timezone
 from flask_login import current_user
 from flask_sqlalchemy.session import Session
 from flask_wtf.csrf import generate_csrf
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from werkzeug.exceptions import HTTPException
 
 from council.extensions import cache, db
@@ -50,6 +50,7 @@ TOKEN_MARK = "@@council-csrf-token@@"
 # Where a kept members' page has the signed-in person's own links (name, sign-out, inbox count, staff menu).
 ACCOUNT_MARK = "<!--@@council-account@@-->"
 MENU_MARK = "<!--@@council-menu@@-->"
+NAME_MARK, COUNT_MARK = "@@council-name@@", "@@council-unread@@"  # in the header kept for everyone (`_header`)
 _PENDING = "council.pagecache.forget"
 _TOKEN_BYTES, _ACCOUNT_BYTES, _MENU_BYTES = TOKEN_MARK.encode(), ACCOUNT_MARK.encode(), MENU_MARK.encode()
 
@@ -226,8 +227,8 @@ class MembersPage:
 def _personalise(html: bytes, token: str | None) -> bytes:
     """A kept members' page (the bytes to send) with the signed-in person's own header and CSRF token put in,
     and its live parts filled."""
-    account, menu = _personal(current_user.id, current_user.display_name, current_user.unread_count,
-                              current_standing().is_staff, current_locale_code())
+    account, menu = _personal(current_user.display_name, current_user.unread_count, current_standing().is_staff,
+                              current_locale_code())
     html = html.replace(_ACCOUNT_BYTES, account.encode(), 1).replace(_MENU_BYTES, menu.encode(), 1)
     html = html.replace(_TOKEN_BYTES, token.encode()) if token else html
     return _LIVE.sub(lambda m: _live_text(m[1].decode(), int(m[2])).encode(), html) \
@@ -359,17 +360,27 @@ def forget_local() -> None:
         _facts.clear()
         _brief.clear()
         _lively.clear()
-    _personal.cache_clear()
+    _header.cache_clear()
     forget_heads()
     for forget in _forgetters:
         forget()
 
 
-@lru_cache(maxsize=20_000)
-def _personal(_user_id: int, _name: str, _unread: int, _staff: bool, _language: str) -> tuple[str, str]:
-    """The header's account links and menu, as `_personal.html` renders them for the signed-in person, with the
-    token marked: kept per process by everything they show (who, their unread count, staff or not, language)."""
-    html = render_template("_personal.html")
-    token = _token()
-    account, menu = (html.replace(token, TOKEN_MARK) if token else html).split(MENU_MARK)
+def _personal(name: str, unread: int, staff: bool, language: str) -> tuple[str, str]:
+    """The header's account links and menu for the signed-in person: `_header` filled with their name, unread
+    count and CSRF token."""
+    account, menu = _header(staff, unread > 0, language)
+    token = generate_csrf()
+    return (account.replace(NAME_MARK, str(escape(name)), 1).replace(TOKEN_MARK, token),
+            menu.replace(COUNT_MARK, str(unread)).replace(TOKEN_MARK, token))
+
+
+@lru_cache(maxsize=64)
+def _header(_staff: bool, unread: bool, _language: str) -> tuple[str, str]:
+    """`_personal.html` as rendered for the signed-in person, but with their name, unread count and CSRF token
+    marked (the token whether or not the app checks it: no one's token is ever in another's page): kept per
+    process by all else it shows (staff or not, any unread, language), so a person the process has never seen
+    (a voter casting) costs no rendering."""
+    html = render_template("_personal.html", header_name=NAME_MARK, unread_count=COUNT_MARK if unread else 0)
+    account, menu = html.replace(generate_csrf(), TOKEN_MARK).split(MENU_MARK)
     return account, menu

@@ -7,15 +7,20 @@ with the store down the person is read as before, and a kept row is read again a
 """
 from __future__ import annotations
 
+import re
+
 import sqlalchemy as sa
 from cachetools import TTLCache
 
 from council.accounts import kept as kept_people
 from council.accounts.models import User
 from council.extensions import cache, db
+from council.membership import services as membership
+from council.membership.models import Relation
 from council.notifications import services as inbox
 from council.proposals.models import Proposal
 from council.proposals.services import follow, following
+from council.territory.models import Household
 from tests import factories
 from tests.helpers import counting
 from tests.test_members_pages import kept  # noqa: F401  (the fixture: members' pages kept in memory)
@@ -175,3 +180,27 @@ def test_a_kept_page_asks_the_store_once(app, world, login, kept, monkeypatch): 
         db.session.execute(sa.update(User).where(User.username == "resident").values(display_name="周丽"))
         db.session.commit()
     assert "周丽<" in client.get(f"/places/{world.estate}/proposals").text
+
+
+def test_each_person_gets_their_own_header_on_a_kept_page(app, world, login, kept):  # noqa: F811
+    """The header is rendered once per process for everyone of the same kind (staff or not, any unread,
+    language) and filled with each person's own name, escaped, and unread count."""
+    estate = f"/places/{world.estate}"
+    with app.app_context():
+        neighbour = factories.person("neighbour", "<b>王</b>")
+        membership.approve(membership.request_join(neighbour, db.session.get(Household, world.h12), Relation.OWNER),
+                           db.session.get(User, world.users["siteadmin"]))
+        db.session.commit()
+        neighbour_id = neighbour.id
+    pages = {name: _warm(login(name), estate) for name in ("resident", "neighbour")}
+    assert "周丽华" in pages["resident"] and "周丽华" not in pages["neighbour"]
+    assert "&lt;b&gt;王&lt;/b&gt;" in pages["neighbour"] and "<b>王</b>" not in pages["neighbour"]
+    assert "@@council-" not in pages["resident"] + pages["neighbour"]
+    tokens = {name: re.search(r'name="csrf_token" value="([^"]+)"', page)[1] for name, page in pages.items()}
+    assert tokens["resident"] != tokens["neighbour"]  # each their own session's, in the header's sign-out form
+    with app.app_context():
+        inbox.notify([neighbour_id], "proposal.commented", "proposal", 1, "标题")
+        db.session.commit()
+    client = login("neighbour")
+    unread = client.get(estate).text
+    assert 'class="count"' in unread and ">1</span>" in unread and 'class="count"' not in pages["resident"]
