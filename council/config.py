@@ -26,7 +26,7 @@ class Config:
     # set TRUSTED_PROXIES to the number of proxies in front (see council/security.py).
     PREFERRED_URL_SCHEME = os.environ.get("PREFERRED_URL_SCHEME", "http")
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
-    # Every POST, per person (or per address before sign-in); casting ballots has its own, lower limit.
+    # Every POST, per person (or per address before sign-in); casting ballots has its own, lower limit instead.
     POST_LIMIT = os.environ.get("POST_LIMIT", "60 per minute;600 per hour")
     VOTE_LIMIT = os.environ.get("VOTE_LIMIT", "20 per minute")
     # Public pages (published minutes) are rendered once per language and kept (council/pagecache.py): in each

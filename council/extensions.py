@@ -44,12 +44,14 @@ def person_or_address() -> str:
     return get_remote_address()
 
 
-# All the POSTs of one person together are limited (POST_LIMIT); sign-in, sign-up and casting a ballot add
-# limits of their own. Counters live in memory, or in Redis when RATELIMIT_STORAGE_URI names one (several app
-# processes then share them).
+# All the POSTs of one person together are limited (POST_LIMIT); sign-in and sign-up add limits of their own.
+# Casting a ballot has its own instead (VOTE_LIMIT, lower; each line casts once anyway): one counter per cast,
+# not three, at the peak of a vote. Counters live in memory, or in Redis when RATELIMIT_STORAGE_URI names one
+# (several app processes then share them).
+CASTING = frozenset({"ballots.cast", "elections.ballot"})
 limiter = Limiter(key_func=person_or_address,
                   application_limits=[lambda: current_app.config["POST_LIMIT"]],
-                  application_limits_exempt_when=lambda: request.method != "POST")
+                  application_limits_exempt_when=lambda: request.method != "POST" or request.endpoint in CASTING)
 
 
 @limiter.request_filter

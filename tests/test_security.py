@@ -182,6 +182,19 @@ def test_casting_has_its_own_lower_limit(database_uri, world, reset_limiter):
     assert statuses == [404, 404, 429]
 
 
+def test_a_cast_counts_against_the_vote_limit_only(database_uri, world, reset_limiter):
+    """A cast is limited by VOTE_LIMIT alone (one counter per cast, not three): it leaves the person's POST_LIMIT
+    whole for everything else."""
+    app = _limited(database_uri, POST_LIMIT="2 per minute", VOTE_LIMIT="4 per minute")
+    limiter.reset()
+    client = app.test_client()
+    client.post("/login", data={"login": "resident", "password": PASSWORD})
+    casts = [client.post("/votes/999999/lines/1/cast").status_code for _ in range(5)]
+    casts += [client.post("/elections/999999/rounds/1/ballot").status_code for _ in range(3)]
+    assert casts == [404, 404, 404, 404, 429, 404, 404, 404]  # each form of ballot has its own counter
+    assert [client.post("/language", data={"lang": "en"}).status_code for _ in range(3)] == [302, 302, 429]
+
+
 def test_limits_are_shared_between_processes_through_redis(database_uri, world, reset_limiter):
     """Another process (as another gunicorn worker) on the same Redis counts the same person's POSTs."""
     redis = pytest.importorskip("redis")
