@@ -18,7 +18,9 @@ class Config:
     # A whole request: up to 3 concern photos of at most 5 MB each, plus the form's text.
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", 16 * 1024 * 1024))
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
-    RATELIMIT_HEADERS_ENABLED = True
+    # No X-RateLimit-* headers: no browser reads them, and each would cost every POST one more read of the counters
+    # (a Redis round trip where several processes share them). A refused POST gets the 429 page.
+    RATELIMIT_HEADERS_ENABLED = False
     SIGNIN_LIMIT_PER_ADDRESS = "20 per 10 minutes"
     SIGNIN_LIMIT_PER_ACCOUNT = "5 per 10 minutes"
     SIGNUP_LIMIT = "10 per hour"

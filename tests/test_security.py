@@ -193,6 +193,8 @@ def test_a_cast_counts_against_the_vote_limit_only(database_uri, world, reset_li
     casts += [client.post("/elections/999999/rounds/1/ballot").status_code for _ in range(3)]
     assert casts == [404, 404, 404, 404, 429, 404, 404, 404]  # each form of ballot has its own counter
     assert [client.post("/language", data={"lang": "en"}).status_code for _ in range(3)] == [302, 302, 429]
+    # No X-RateLimit-* headers (RATELIMIT_HEADERS_ENABLED): each would cost a POST another read of its counters.
+    assert not [h for h in client.post("/votes/999999/lines/1/cast").headers.keys() if "ratelimit" in h.lower()]
 
 
 def test_limits_are_shared_between_processes_through_redis(database_uri, world, reset_limiter):
