@@ -40,6 +40,7 @@ class Row:
     note: str = ""
     check: list[str] | None = None  # writes: the database check's problems (empty: it agrees)
     ratio: float | None = None
+    cpu_ms: float | None = None  # the workers' CPU per answered request (not for the peak's two loads at once)
     target: str = ""
     met: bool | None = None
     detail: dict = field(default_factory=dict)
@@ -94,12 +95,13 @@ def _cell(value, width: int, digits: int = 1) -> str:
 def table(rows: list[Row], rss_mb: list[float], title: str = "") -> str:
     """The table printed at the end of a run: one line per scenario, then the workers' memory."""
     head = (f"{'scenario':<28} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7} "
-            f"{'ratio':>6}  {'target':<26} met")
+            f"{'ratio':>6} {'cpu ms':>7}  {'target':<26} met")
     lines = [title, head, "-" * len(head)] if title else [head, "-" * len(head)]
     for r in rows:
         met = "—" if r.met is None else ("yes" if r.met else "NO")
         lines.append(f"{r.name:<28} {_cell(r.rate, 8)} {_cell(r.p50_ms, 8)} {_cell(r.p95_ms, 8)} "
-                     f"{_cell(r.p99_ms, 8)} {_cell(r.errors, 7)} {_cell(r.ratio, 6, 2)}  {r.target:<26} {met}")
+                     f"{_cell(r.p99_ms, 8)} {_cell(r.errors, 7)} {_cell(r.ratio, 6, 2)} {_cell(r.cpu_ms, 7, 2)}  "
+                     f"{r.target:<26} {met}")
         if r.check:
             lines.append(f"{'':<28} database check FAILED: " + "; ".join(r.check))
     if rss_mb:

@@ -109,7 +109,8 @@ def shared_cache(redis_url: str, log=print) -> str:
 
 def _row_from(name: str, group: str, measured: wrkrun.Measured, **extra) -> Row:
     return Row(name=name, group=group, rate=measured.rate, p50_ms=measured.p50_ms, p95_ms=measured.p95_ms,
-               p99_ms=measured.p99_ms, errors=measured.errors, detail=measured.to_dict(), **extra)
+               p99_ms=measured.p99_ms, errors=measured.errors, cpu_ms=measured.worker_cpu_ms,
+               detail=measured.to_dict(), **extra)
 
 
 class Bench:
@@ -128,11 +129,17 @@ class Bench:
     def wanted(self, name: str) -> bool:
         return not self.opts.only or self.opts.only.lower() in name.lower()
 
-    def wrk(self, url: str, requests: list, name: str, mode: str, expect: str, seconds: float,
-            connections: int | None = None):
+    def wrk(self, target, requests: list, name: str, mode: str, expect: str, seconds: float,
+            connections: int | None = None, alone: bool = True):
+        """wrk against `target` (a server.Server); when nothing else loads it (`alone`), the measure carries the
+        workers' CPU per answered request, which varies far less from run to run than the rate."""
         path = wrkrun.write_requests(self.folder / f"{name.replace(' ', '_').replace(':', '')}.tsv", requests)
-        return wrkrun.run(url, path, seconds=seconds, mode=mode, expect=expect, threads=self.opts.threads,
-                          connections=connections or self.opts.connections)
+        before = target.workers_cpu_s() if alone else None
+        measured, text = wrkrun.run(target.url, path, seconds=seconds, mode=mode, expect=expect,
+                                    threads=self.opts.threads, connections=connections or self.opts.connections)
+        if before is not None and measured.answered:
+            measured.worker_cpu_ms = round((target.workers_cpu_s() - before) * 1000 / measured.answered, 2)
+        return measured, text
 
     # ---- the app ------------------------------------------------------------------------------------
 
@@ -143,7 +150,9 @@ class Bench:
         with self.app.app_context():
             cookies = sessions.mint(self.app, readers)
             db.session.remove()
-        env = {"DATABASE_URL": self.url, "SECRET_KEY": self.secret, "RATELIMIT_STORAGE_URI": "memory://",
+        # Rate limits counted in the Redis the processes share, as deployed (docs/deploy.md §1); in each
+        # process's memory only when the run has no Redis.
+        env = {"DATABASE_URL": self.url, "SECRET_KEY": self.secret, "RATELIMIT_STORAGE_URI": self.redis or "memory://",
                "CACHE_REDIS_URL": self.redis, "CACHE_SIGNED_IN_PAGES": "1" if self.redis else "0"}
         app_server = server.start("app:app", env, self.folder / "gunicorn-app.log", workers=self.opts.workers)
         try:
@@ -167,8 +176,8 @@ class Bench:
         status, _body = server.fetch(app_server.url + read.path, requests[0].cookie)
         if status != 200:
             self.log(f"   ! {read.name}: {read.path} answers {status} to a reader (counted as errors below)")
-        self.wrk(app_server.url, requests, read.name, "cycle", "status=200", self.opts.warmup)
-        measured, _text = self.wrk(app_server.url, requests, read.name, "cycle", "status=200", self.opts.seconds)
+        self.wrk(app_server, requests, read.name, "cycle", "status=200", self.opts.warmup)
+        measured, _text = self.wrk(app_server, requests, read.name, "cycle", "status=200", self.opts.seconds)
         self.rows.append(_row_from(read.name, read.group, measured, path=read.path, note=read.note))
         self.log(f"   {read.name:<28} {measured.rate:8.1f} req/s  p95 {measured.p95_ms:7.1f} ms  "
                  f"errors {measured.errors}")
@@ -191,11 +200,11 @@ class Bench:
         readers = max(self.opts.connections * 3 // 4, self.opts.threads)
         casters = max(self.opts.connections - readers, self.opts.threads)
         reading: dict = {}
-        self.wrk(app_server.url, requests, PEAK_READ + " warm", "cycle", "status=200", self.opts.warmup)
+        self.wrk(app_server, requests, PEAK_READ + " warm", "cycle", "status=200", self.opts.warmup)
 
         def alongside(seconds: float) -> None:
-            reading["measured"], _ = self.wrk(app_server.url, requests, PEAK_READ, "cycle", "status=200", seconds,
-                                              connections=readers)
+            reading["measured"], _ = self.wrk(app_server, requests, PEAK_READ, "cycle", "status=200", seconds,
+                                              connections=readers, alone=False)
 
         self._writing(app_server, write, PEAK_WRITE, group="peak", connections=casters, alongside=alongside)
         measured = reading["measured"]
@@ -226,14 +235,15 @@ class Bench:
         expect = sessions.EXPECT[write.kind]
         sent = {user if write.kind == "comment" else line for line, user in voters}
         try:
-            warm_m, _ = self.wrk(app_server.url, sessions.write_requests(write, warm, cookies, self.run_id),
+            warm_m, _ = self.wrk(app_server, sessions.write_requests(write, warm, cookies, self.run_id),
                                  name + " warm", "once", expect, self.opts.warmup, connections=connections)
             beside = threading.Thread(target=alongside, args=(self.opts.seconds,)) if alongside else None
             if beside:
                 beside.start()
             try:
-                measured, _ = self.wrk(app_server.url, sessions.write_requests(write, main, cookies, self.run_id),
-                                       name, "once", expect, self.opts.seconds, connections=connections)
+                measured, _ = self.wrk(app_server, sessions.write_requests(write, main, cookies, self.run_id),
+                                       name, "once", expect, self.opts.seconds, connections=connections,
+                                       alone=alongside is None)
             finally:
                 if beside:
                     beside.join()
@@ -298,8 +308,8 @@ class Bench:
                     (CEILING_PAGE, wrkrun.Request("GET", "/page"), "status=200", "/page"),
                     (CEILING_INSERT, wrkrun.Request("POST", "/insert", body="x=1"), "status=200;body=counted",
                      "/insert")):
-                self.wrk(bare.url, [request], name, "cycle", expect, self.opts.warmup)
-                measured, _ = self.wrk(bare.url, [request], name, "cycle", expect, self.opts.seconds)
+                self.wrk(bare, [request], name, "cycle", expect, self.opts.warmup)
+                measured, _ = self.wrk(bare, [request], name, "cycle", expect, self.opts.seconds)
                 note = (f"{self.page_bytes:,} bytes, {self.page_items} comments" if path == "/page"
                         else "one row, one commit")
                 self.rows.append(_row_from(name, "ceiling", measured, path=path, note=note))

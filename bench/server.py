@@ -61,6 +61,19 @@ class Server:
                 continue
         return found
 
+    def workers_cpu_s(self) -> float:
+        """CPU seconds (user and system) the workers have used so far."""
+        import psutil
+
+        total = 0.0
+        for pid in self.worker_pids():
+            try:
+                times = psutil.Process(pid).cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            total += times.user + times.system
+        return total
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)

@@ -64,6 +64,7 @@ class Measured:
     first_status: int
     threads: list[dict] = field(default_factory=list)
     wrk_latency_ms: dict[str, float] = field(default_factory=dict)  # wrk's own --latency table, to cross-check
+    worker_cpu_ms: float | None = None  # the server's workers' CPU per answered request (bench/run.py)
 
     @property
     def unanswered(self) -> int:
