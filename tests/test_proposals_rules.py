@@ -134,6 +134,21 @@ def test_markdown_is_rendered():
     assert 'href="https://example.org/a"' in html and 'rel="noopener noreferrer nofollow"' in html
 
 
+def test_each_body_is_rendered_on_its_own():
+    """One converter per thread is reused (council.proposals.text): nothing of one body is left for the next,
+    and a converter is used from another thread as well."""
+    import threading
+
+    first = str(render("| 楼 | 户 |\n|---|---|\n| 1 | 12 |\n\n[^a]: 脚注"))
+    second = str(render("第二份"))
+    assert "<table>" in first and "12" in first and second == "<p>第二份</p>"
+    elsewhere = []
+    thread = threading.Thread(target=lambda: elsewhere.append(str(render("**别处**"))))
+    thread.start()
+    thread.join()
+    assert elsewhere == ["<p><strong>别处</strong></p>"]
+
+
 # ---- the 15-minute edit window of comments ----------------------------------------------------------
 
 _T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -148,3 +163,4 @@ def test_may_edit_edges():
 @given(st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=3)))
 def test_may_edit_exactly_within_fifteen_minutes(elapsed):
     assert may_edit(_T0, _T0 + elapsed) is (elapsed <= timedelta(minutes=15))
+
