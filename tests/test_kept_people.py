@@ -12,6 +12,7 @@ import re
 import sqlalchemy as sa
 from cachetools import TTLCache
 
+from council import versions
 from council.accounts import kept as kept_people
 from council.accounts.models import User
 from council.extensions import cache, db
@@ -204,3 +205,18 @@ def test_each_person_gets_their_own_header_on_a_kept_page(app, world, login, kep
     client = login("neighbour")
     unread = client.get(estate).text
     assert 'class="count"' in unread and ">1</span>" in unread and 'class="count"' not in pages["resident"]
+
+
+def test_the_first_request_from_someone_asks_the_store_nothing_about_them(app, world, login, kept,  # noqa: F811
+                                                                        monkeypatch):
+    """A voter casting their one ballot is read and not kept: their versions are asked for from their second
+    request on (which keeps the row), and the third takes no query for them."""
+    estate = f"/places/{world.estate}"
+    client = login("resident")
+    kept_people.forget()
+    asked = []
+    real = versions.person_stamp
+    monkeypatch.setattr(versions, "person_stamp", lambda user_id: asked.append(user_id) or real(user_id))
+    assert client.get(estate).status_code == 200 and asked == []
+    assert client.get(estate).status_code == 200 and asked == [world.users["resident"]]
+    assert _reads_people(app, client, estate)[1] is False

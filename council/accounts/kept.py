@@ -8,8 +8,9 @@ with every committed change to their row or their inbox, `people` with a change 
 the person from it, with no query, while neither has moved.
 
 What makes this safe:
-- the versions are read, in one round trip, on every request and before the row: a password change, a
-  sign-out everywhere, a new message, committed by any process, is seen on the person's next request;
+- the versions are read, in one round trip, before the row and on every request that may use a kept row (all
+  but the first this process gets from the person): a password change, a sign-out everywhere, a new message,
+  committed by any process, is seen on the person's next request;
 - a kept row is used for at most PERSON_SECONDS even if nothing moved (a version that could not be moved
   because the store was unreachable at the commit is thus out of date for no longer than that);
 - only where members' pages are kept (CACHE_SIGNED_IN_PAGES: a store every process shares); with the store
@@ -36,21 +37,28 @@ log = logging.getLogger(__name__)
 PERSON_SECONDS = 60
 _people: TTLCache = TTLCache(maxsize=50_000, ttl=PERSON_SECONDS)  # id → (versions, column values)
 _lock = threading.Lock()
+_SEEN = (None, None)  # seen once, nothing kept yet (no stamp is None)
 
 
 def person(user_id: int) -> User | None:
     """The person with this id, in this request's session: from this process's memory when their versions
-    have not moved since it was read, else read (with the "per_request" group: the header's unread count)."""
+    have not moved since it was read, else read (with the "per_request" group: the header's unread count).
+    The first request this process gets from someone (a voter casting their one ballot) only reads them: asking
+    the store for their versions is worth it from their second request on, when the row read then is kept."""
     if not (has_request_context() and current_app.config.get("CACHE_SIGNED_IN_PAGES")):
+        return _read(user_id)
+    with _lock:
+        found = _people.get(user_id)
+    if found is None:
+        with _lock:
+            _people[user_id] = _SEEN
         return _read(user_id)
     try:
         stamp = versions.person_stamp(user_id)
     except Exception:  # the store (Redis) is down: read the person as if nothing were kept
         log.warning("page cache unreachable: reading person %s", user_id, exc_info=True)
         return _read(user_id)
-    with _lock:
-        found = _people.get(user_id)
-    if found is not None and found[0] == stamp:
+    if found[0] == stamp:
         return _attached(found[1])
     user = _read(user_id)
     if user is not None:
