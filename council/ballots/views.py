@@ -130,9 +130,9 @@ def cast(poll_id: int, line_id: int):
         abort(404)
     if head.by_register or not can(Action.PLACE_VIEW, place_head(head)):
         return _cast_read(poll_id, line_id)  # the owner register's general path; or whoever holds a ballot here
-    form = CastForm()
-    if not EmptyForm().validate_on_submit() or (head.max_choices is None and not form.validate()):
-        flash(next(iter(form.errors.values()), [_("The form has expired. Please try again.")])[0], "error")
+    form = CastForm()  # its CSRF token was checked before any view, as every POST's (CSRFProtect)
+    if head.max_choices is None and not form.validate():
+        flash(next(iter(form.errors.values()))[0], "error")
         return redirect(url_for("ballots.show", poll_id=poll_id))
     try:
         choice, picks = _marks(head, form)

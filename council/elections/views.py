@@ -41,7 +41,7 @@ from council.elections import (  # noqa: F401  (desk: the officials' pages; coun
 from council.elections.rules import PHASE_ORDER, Phase, RollObjectionKind
 from council.exceptions import Refused
 from council.extensions import db, limiter
-from council.forms import EmptyForm, button_action, commit_or_flash, posted_id, saving
+from council.forms import button_action, commit_or_flash, posted_id, saving
 from council.meetings.minutes import qr_svg
 from council.pagecache import briefly_kept
 from council.permissions import Action, can
@@ -310,9 +310,7 @@ def ballot(election_id: int, number: int):
         if not services.may_view(head.election, current_user):
             abort(403)
         line_id = posted_id("line_id") or 0
-        try:
-            if not EmptyForm().validate_on_submit():
-                raise Refused(EXPIRED)
+        try:  # its CSRF token was checked before any view, as every POST's (CSRFProtect: council.extensions)
             tracker = _cast(head, line_id)
         except Refused as refusal:
             db.session.rollback()
