@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 from contextlib import contextmanager
 
+import pytest
 import sqlalchemy as sa
 
 from council import pagecache
@@ -13,6 +14,24 @@ from council.permissions import forget_standings
 
 # COUNCIL_TEST_KEEP_PAGES=1: the suite runs with members' pages kept (see conftest.py).
 KEEP_PAGES = os.environ.get("COUNCIL_TEST_KEEP_PAGES") == "1"
+
+
+def in_ci() -> bool:
+    """Running in CI (the CI variable set, as .ci/run sets it)."""
+    return os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
+
+
+def needs_redis(url: str = "redis://127.0.0.1:6379/15") -> None:
+    """Skip the test without Redis at `url`, except in CI, where Redis is part of the machine: fail there, so
+    CI never goes green by skipping what it cannot reach."""
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.exceptions.ConnectionError:
+        if in_ci():
+            pytest.fail(f"no Redis at {url} in CI", pytrace=False)
+        pytest.skip(f"no Redis at {url}")
 
 
 def forget_kept_pages(app) -> None:

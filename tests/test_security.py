@@ -20,6 +20,7 @@ from council.accounts.passwords import Problem, password_problem
 from council.config import TestConfig
 from council.extensions import limiter
 from tests.factories import PASSWORD
+from tests.helpers import needs_redis
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
@@ -199,11 +200,7 @@ def test_a_cast_counts_against_the_vote_limit_only(database_uri, world, reset_li
 
 def test_limits_are_shared_between_processes_through_redis(database_uri, world, reset_limiter):
     """Another process (as another gunicorn worker) on the same Redis counts the same person's POSTs."""
-    redis = pytest.importorskip("redis")
-    try:
-        redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=1).ping()
-    except redis.exceptions.ConnectionError:
-        pytest.skip("no Redis on 127.0.0.1:6379")
+    needs_redis("redis://127.0.0.1:6379/15")
     settings = dict(POST_LIMIT="3 per minute", RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/15",
                     RATELIMIT_KEY_PREFIX=f"council-test-{uuid.uuid4().hex}")
     worker = textwrap.dedent(f"""

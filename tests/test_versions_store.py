@@ -2,7 +2,8 @@
 
 A voter the processes have never seen has no version yet: reading it and setting it used to take two round trips
 to the store on their first request (a cast). With Redis it is one command, a script (versions.READ_OR_SET): MGET,
-then SET for each version asked for that was missing. Skipped without Redis on 127.0.0.1:6379 (CI has it).
+then SET for each version asked for that was missing. Skipped without Redis on 127.0.0.1:6379, except in CI,
+where they fail (tests.helpers.needs_redis).
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import redis
 
 from council import versions
 from council.extensions import cache
+from tests.helpers import needs_redis
 
 STORE = "redis://127.0.0.1:6379/12"
 
@@ -19,10 +21,7 @@ STORE = "redis://127.0.0.1:6379/12"
 def store(app, monkeypatch):
     """The app's cache in Redis database 12 (emptied), and the round trips made to it: each command sent alone
     and each pipeline sent."""
-    try:
-        redis.Redis.from_url(STORE, socket_connect_timeout=1).ping()
-    except redis.exceptions.ConnectionError:
-        pytest.skip("no Redis on 127.0.0.1:6379")
+    needs_redis(STORE)
     saved = dict(app.extensions["cache"])
     cache.init_app(app, config={"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": STORE,
                                 "CACHE_KEY_PREFIX": "council-test:"})

@@ -14,12 +14,9 @@ from pathlib import Path
 import pytest
 
 from tests.e2e import browser as harness
+from tests.helpers import in_ci
 
 REPORTS = pytest.StashKey[dict]()
-
-
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -28,7 +25,7 @@ def _browser_tests_run_here():
     if os.environ.get("COUNCIL_TEST_DB") == "postgresql":
         pytest.skip("browser tests run once, on the SQLite pass")
     reason = harness.unavailable()
-    if reason and _in_ci():
+    if reason and in_ci():
         pytest.fail(f"browser tests cannot run in CI: {reason}", pytrace=False)
     if reason:
         pytest.skip(reason)
