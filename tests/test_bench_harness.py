@@ -359,3 +359,26 @@ def test_the_two_big_counts_run_at_a_small_size():
     figures = counts.run(ballots=300, households=40)
     assert [f["name"].split(",")[0] for f in figures] == ["election round", "Art. 278 owners' vote"]
     assert all(f["count_s"] >= 0 and f["met"] for f in figures)
+
+
+def test_instructions_per_request_are_the_two_runs_apart_over_the_requests():
+    from bench import instructions
+
+    assert instructions.per_request(7_000_000, 7_800_000, 100) == 8_000
+    assert instructions.per_request(5, 5, 3) == 0
+    with pytest.raises(ValueError):
+        instructions.per_request(1, 2, 0)
+    printed = "==1== Events    : Ir\n==1== Collected : 8220378692\n==1==\n==1== I   refs:      8,220,378,692\n"
+    assert instructions.collected(printed) == 8_220_378_692
+    with pytest.raises(RuntimeError, match="no total"):
+        instructions.collected("valgrind: command not found")
+
+
+def test_a_request_answered_in_process_is_checked_for_its_status(app):
+    from werkzeug.test import EnvironBuilder
+
+    from bench.profile import wsgi_call
+
+    wsgi_call(app, EnvironBuilder(path="/"), {200, 302})()  # answered, its body read and closed
+    with pytest.raises(SystemExit, match="answered 404"):
+        wsgi_call(app, EnvironBuilder(path="/no-such-page"), {200})()
