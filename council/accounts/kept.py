@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from cachetools import TTLCache
 from flask import current_app, has_request_context
 from sqlalchemy.orm import make_transient_to_detached
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.attributes import instance_dict
 from sqlalchemy.orm.util import identity_key
 
 from council import pagecache, permissions, versions
@@ -103,6 +103,7 @@ def _statement() -> sa.Select:
             .where(users.c.id == sa.bindparam("person_id")))
 
 
+@cache
 def _columns() -> tuple[str, ...]:
     return tuple(prop.key for prop in sa.inspect(User).column_attrs)
 
@@ -114,8 +115,7 @@ def _attached(values: dict) -> User:
     if found is not None:
         return found
     user = sa.inspect(User).class_manager.new_instance()
-    for key, value in values.items():
-        set_committed_value(user, key, value)
-    make_transient_to_detached(user)
+    instance_dict(user).update(values)
+    make_transient_to_detached(user)  # every value committed, as if loaded (what set_committed_value does, at once)
     db.session.add(user)
     return user
