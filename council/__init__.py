@@ -27,8 +27,10 @@ def refuse_nul_characters() -> None:
     """No person types a NUL character, and PostgreSQL cannot store one in text (the request would end in a
     500 wherever it reached the database): a request carrying one in its address, query or form fields is
     refused (400) before any view reads it."""
-    fields = (item for source in (request.args, request.form) for key, values in source.lists()
-              for item in (key, *values))
+    query = request.query_string  # parsed only when it may hold one (a page read has no form to parse)
+    sources = ((request.args,) if b"%00" in query or b"\x00" in query else ()) + (
+        (request.form,) if request.method not in ("GET", "HEAD", "OPTIONS") else ())
+    fields = (item for source in sources for key, values in source.lists() for item in (key, *values))
     if "\x00" in request.path or any("\x00" in item for item in fields):
         abort(400)
 
@@ -55,7 +57,7 @@ def create_app(config: type | None = None) -> Flask:
     login_manager.login_view = "accounts.login"
     login_manager.login_message = _l("Please sign in to see this page.")
     login_manager.login_message_category = "info"
-    babel.init_app(app, locale_selector=i18n.get_locale, default_translation_directories="translations")
+    babel.init_app(app, locale_selector=i18n.select_locale, default_translation_directories="translations")
     csrf.init_app(app)
     limiter.init_app(app)
     cache.init_app(app)

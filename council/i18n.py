@@ -7,6 +7,7 @@ from decimal import Decimal
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from flask import current_app, g, has_app_context, has_request_context, request, session
 from flask_babel import format_date, format_datetime, format_decimal, format_time, get_timezone, get_translations
 from flask_babel import get_locale as babel_locale
@@ -41,6 +42,17 @@ def get_locale() -> str:
     if chosen in languages:
         return chosen
     return negotiate(request.accept_languages.values(), current_app.config["BABEL_DEFAULT_LOCALE"])
+
+
+@lru_cache(maxsize=16)
+def _locale(code: str) -> Locale:
+    return Locale.parse(code)
+
+
+def select_locale() -> Locale:
+    """Flask-Babel's locale selector: `get_locale()` as a Locale made once per language (Flask-Babel parses
+    what the selector returns on every request, unless it is a Locale already)."""
+    return _locale(get_locale())
 
 
 @lru_cache(maxsize=20_000)

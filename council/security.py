@@ -42,10 +42,12 @@ def init_app(app: Flask) -> None:
     if proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
 
+    sent = [(name.lower(), name, value) for name, value in
+            (*HEADERS.items(), *((("Strict-Transport-Security", HSTS),) if https else ()))]
+
     @app.after_request
     def secure_headers(response: Response) -> Response:
-        for name, value in HEADERS.items():
-            response.headers.setdefault(name, value)
-        if https:
-            response.headers.setdefault("Strict-Transport-Security", HSTS)
+        """Each header unless the view set its own (one pass over the response's few headers)."""
+        present = {name.lower() for name in response.headers.keys()}
+        response.headers.extend([(name, value) for lower, name, value in sent if lower not in present])
         return response

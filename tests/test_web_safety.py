@@ -122,3 +122,17 @@ def test_huge_ids_are_not_found(world, login):
     for url in ("/places/99999999999999999999999", "/households/9223372036854775808",
                 "/places/2147483648", "/places/2147483647"):
         assert client.get(url).status_code == 404, url
+
+
+def test_a_nul_character_anywhere_in_the_request_is_refused_before_any_view(client, world, login):
+    """In the address, in the query (a read page only parses its query when it may hold one), in a form field's
+    name or value: 400, whatever the method."""
+    login("resident")
+    for url in (f"/places/{world.estate}/proposals?q=a%00b", f"/places/{world.estate}/proposals?a%00=1",
+                f"/places/{world.estate}/proposals%00"):
+        assert client.get(url).status_code in (400, 404), url
+    assert client.get(f"/places/{world.estate}/proposals?q=a%00b").status_code == 400
+    assert client.get(f"/places/{world.estate}/proposals?q=%2500").status_code == 200  # the text "%00", no NUL
+    assert client.post("/logout?x=%00").status_code == 400
+    assert client.post("/logout", data={"next": "a\x00b"}).status_code == 400
+    assert client.post("/logout", data={"a\x00": "b"}).status_code == 400
