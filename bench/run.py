@@ -88,6 +88,7 @@ def bench_app(url: str, secret: str, redis_url: str = ""):
         CACHE_REDIS_URL = redis_url
         CACHE_TYPE = "RedisCache" if redis_url else "SimpleCache"
         CACHE_SIGNED_IN_PAGES = bool(redis_url)
+        RATELIMIT_STORAGE_URI = redis_url or "memory://"  # as the servers count (profile.py, instructions.py)
 
     return create_app(BenchConfig)
 
