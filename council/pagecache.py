@@ -94,16 +94,6 @@ def _signed_token() -> str:
     else:
         setattr(g, field, signed)  # what generate_csrf() and the templates' csrf_token() give for the request
     return signed
-    raw, key = session.get(field), config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key
-    with _local_lock:
-        signed = _signed.get((key, raw)) if isinstance(raw, str) else None
-    if signed is None:
-        signed = generate_csrf()
-        with _local_lock:
-            _signed[(key, session[field])] = signed
-    else:
-        setattr(g, field, signed)  # what generate_csrf() and the templates' csrf_token() give for the request
-    return signed
 
 
 def kept(name: str, *parts) -> str | None:
