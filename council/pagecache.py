@@ -253,13 +253,41 @@ class MembersPage:
 
 def _personalise(html: bytes, token: str | None) -> bytes:
     """A kept members' page (the bytes to send) with the signed-in person's own header and CSRF token put in,
-    and its live parts filled."""
+    and its live parts filled: the page's pieces between its marks (`_pieces`, found once per kept page) joined
+    with them, one copy of the page instead of one per mark."""
     account, menu = _personal(current_user.display_name, current_user.unread_count, current_standing().is_staff,
                               current_locale_code())
-    html = html.replace(_ACCOUNT_BYTES, account.encode(), 1).replace(_MENU_BYTES, menu.encode(), 1)
-    html = html.replace(_TOKEN_BYTES, token.encode()) if token else html
-    return _LIVE.sub(lambda m: _live_text(m[1].decode(), int(m[2])).encode(), html) \
-        if b"@@council-live:" in html else html
+    pieces, live = _pieces(html)
+    if pieces is None:  # a header mark after a token mark (never so: the header comes first), one mark at a time
+        html = html.replace(_ACCOUNT_BYTES, account.encode(), 1).replace(_MENU_BYTES, menu.encode(), 1)
+        html = html.replace(_TOKEN_BYTES, token.encode()) if token else html
+    else:
+        head = pieces[0].replace(_ACCOUNT_BYTES, account.encode(), 1).replace(_MENU_BYTES, menu.encode(), 1)
+        html = (token or TOKEN_MARK).encode().join((head, *pieces[1:])) if len(pieces) > 1 else head
+    return _LIVE.sub(lambda m: _live_text(m[1].decode(), int(m[2])).encode(), html) if live else html
+
+
+# A kept page's pieces between its CSRF token marks, and whether it has live parts, found once per kept page (a
+# kept page is one bytes object in this process's memory, whose hash Python keeps: finding it here is cheap).
+_pieces_kept: LRUCache = LRUCache(maxsize=4 * 2**20, getsizeof=lambda value: value[2])
+
+
+def _pieces(html: bytes) -> tuple[list[bytes] | None, bool]:
+    """The page split at its token marks, the header's account and menu marks in the first piece (None if one is
+    in a later piece), and whether it holds a live part's mark."""
+    with _local_lock:
+        found = _pieces_kept.get(html)
+    if found is None:
+        pieces = html.split(_TOKEN_BYTES)
+        later = b"".join(pieces[1:])
+        found = (None if _ACCOUNT_BYTES in later or _MENU_BYTES in later else pieces,
+                 b"@@council-live:" in html, len(html))
+        with _local_lock:
+            try:
+                _pieces_kept[html] = found
+            except ValueError:  # larger than the whole store
+                pass
+    return found[0], found[1]
 
 
 # ---- live parts of kept pages -----------------------------------------------------------------------
@@ -388,6 +416,7 @@ def forget_local() -> None:
         _brief.clear()
         _lively.clear()
         _signed.clear()
+        _pieces_kept.clear()
     _header.cache_clear()
     forget_heads()
     for forget in _forgetters:

@@ -142,3 +142,19 @@ def test_an_unreachable_store_means_rendering_not_an_error(app, world, login):
             assert visitor.get(page).status_code == 200
     finally:
         cache.init_app(app, config={"CACHE_TYPE": "NullCache", "CACHE_NO_NULL_WARNING": True})
+
+
+def test_a_kept_page_is_split_once_at_its_token_marks_and_rejoined_with_the_token():
+    """`_personalise` joins a kept page's pieces with this request's token (one copy of the page, not one per
+    mark); the pieces are found once per kept page; a header mark after a token mark falls back to replacing."""
+    pagecache.forget_local()
+    mark, account = pagecache.TOKEN_MARK.encode(), pagecache.ACCOUNT_MARK.encode()
+    page = account + b"<form>" + mark + b"</form><p>x</p><form>" + mark + b"</form>"
+    pieces, live = pagecache._pieces(page)
+    assert pieces == [account + b"<form>", b"</form><p>x</p><form>", b"</form>"] and not live
+    assert pagecache._pieces(page)[0] is pieces  # found once
+    assert b"T".join(pieces) == page.replace(mark, b"T")
+    assert pagecache._pieces(mark + account)[0] is None  # the header after a token: replaced mark by mark
+    assert pagecache._pieces(b"<!--@@council-live:turnout:3@@-->")[1]
+    assert pagecache._pieces(b"no marks")[0] == [b"no marks"]
+    pagecache.forget_local()
