@@ -43,7 +43,7 @@ from council.ballots.models import Poll
 from council.ballots.rules import Choice
 from council.csvfiles import safe_row
 from council.exceptions import Refused
-from council.extensions import db, limiter
+from council.extensions import casting_limited, db
 from council.forms import EmptyForm, commit_or_flash, saving
 from council.owners.services import owns_in
 from council.pagecache import briefly_kept, live
@@ -118,7 +118,7 @@ def show(poll_id: int):
 
 
 @bp.post("/votes/<int:poll_id>/lines/<int:line_id>/cast")
-@limiter.limit(lambda: current_app.config["VOTE_LIMIT"])
+@casting_limited
 @login_required
 def cast(poll_id: int, line_id: int):
     """Cast one line's ballot. A secret ballot's tracker is shown on this response only, never stored

@@ -40,7 +40,7 @@ from council.elections import (  # noqa: F401  (desk: the officials' pages; coun
 )
 from council.elections.rules import PHASE_ORDER, Phase, RollObjectionKind
 from council.exceptions import Refused
-from council.extensions import db, limiter
+from council.extensions import casting_limited, db
 from council.forms import button_action, commit_or_flash, posted_id, saving
 from council.meetings.minutes import qr_svg
 from council.pagecache import briefly_kept
@@ -297,7 +297,7 @@ def _cast(head: voting.BallotHead, line_id: int) -> str:
 
 
 @bp.route("/elections/<int:election_id>/rounds/<int:number>/ballot", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["VOTE_LIMIT"], methods=["POST"])
+@casting_limited
 @login_required
 def ballot(election_id: int, number: int):
     """The ballots this person may cast in a round (their own, and any they hold a written proxy for).
