@@ -198,6 +198,27 @@ def test_a_cast_counts_against_the_vote_limit_only(database_uri, world, reset_li
     assert not [h for h in client.post("/votes/999999/lines/1/cast").headers.keys() if "ratelimit" in h.lower()]
 
 
+def test_every_part_of_the_vote_limit_counts_and_a_person_is_counted_apart(database_uri, world, reset_limiter):
+    """VOTE_LIMIT may name several limits (as POST_LIMIT does): the tightest refuses, whichever it is; another
+    person is counted on their own, and anyone not signed in by their address."""
+    app = _limited(database_uri, VOTE_LIMIT="10 per minute;3 per hour")
+    limiter.reset()
+    client, other, anonymous = app.test_client(), app.test_client(), app.test_client()
+    client.post("/login", data={"login": "resident", "password": PASSWORD})
+    other.post("/login", data={"login": "leader", "password": PASSWORD})
+    assert [client.post("/votes/999999/lines/1/cast").status_code for _ in range(4)] == [404, 404, 404, 429]
+    assert other.post("/votes/999999/lines/1/cast").status_code == 404
+    assert [anonymous.post("/votes/999999/lines/1/cast").status_code for _ in range(4)][-1] == 429
+    assert client.get("/places/%d" % world.estate).status_code == 200  # reading is never refused
+
+
+def test_casts_are_not_counted_with_rate_limits_off(database_uri, world, reset_limiter):
+    app = _limited(database_uri, VOTE_LIMIT="1 per minute", RATELIMIT_ENABLED=False)
+    client = app.test_client()
+    client.post("/login", data={"login": "resident", "password": PASSWORD})
+    assert {client.post("/votes/999999/lines/1/cast").status_code for _ in range(3)} == {404}
+
+
 def test_limits_are_shared_between_processes_through_redis(database_uri, world, reset_limiter):
     """Another process (as another gunicorn worker) on the same Redis counts the same person's POSTs."""
     needs_redis("redis://127.0.0.1:6379/15")
