@@ -1,4 +1,5 @@
 """Flask extensions, created unbound and initialised in create_app."""
+import logging
 import sqlite3
 from functools import lru_cache, wraps
 
@@ -15,6 +16,8 @@ from limits import parse_many
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
+
+log = logging.getLogger(__name__)
 
 # Stable constraint names, so migrations can refer to (and drop) them on every database.
 NAMING_CONVENTION = {
@@ -67,6 +70,21 @@ def _limits(text: str) -> tuple:
     return tuple(parse_many(text))
 
 
+def _within_vote_limit() -> bool:
+    """Count this cast; False past any part of VOTE_LIMIT. With the counters' store unreachable, the POST fails
+    as Flask-Limiter's do (a 500), unless RATELIMIT_SWALLOW_ERRORS says to let it through."""
+    prefix = current_app.config.get("RATELIMIT_KEY_PREFIX", "")
+    identifiers = (*((prefix,) if prefix else ()), person_or_address(), request.endpoint)
+    parts = sorted(_limits(current_app.config["VOTE_LIMIT"]))
+    try:
+        return all(limiter.limiter.hit(item, *identifiers) for item in parts)
+    except Exception:
+        if not current_app.config.get("RATELIMIT_SWALLOW_ERRORS"):
+            raise
+        log.exception("rate limit store unreachable: a cast let through uncounted")
+        return True
+
+
 def casting_limited(view):
     """A cast's view, counted against VOTE_LIMIT for the person (or the address) and this form of ballot before
     anything else, and refused (429) past it: one hit of each of the limit's counters, through the limiter's own
@@ -75,12 +93,8 @@ def casting_limited(view):
     its rate limiting and about a sixth of its whole work."""
     @wraps(view)
     def counted(*args, **kwargs):
-        if request.method == "POST" and limiter.enabled:
-            prefix = current_app.config.get("RATELIMIT_KEY_PREFIX", "")
-            identifiers = (*((prefix,) if prefix else ()), person_or_address(), request.endpoint)
-            for item in sorted(_limits(current_app.config["VOTE_LIMIT"])):
-                if not limiter.limiter.hit(item, *identifiers):
-                    abort(429)
+        if request.method == "POST" and limiter.enabled and not _within_vote_limit():
+            abort(429)
         return view(*args, **kwargs)
     return counted
 

@@ -219,6 +219,21 @@ def test_casts_are_not_counted_with_rate_limits_off(database_uri, world, reset_l
     assert {client.post("/votes/999999/lines/1/cast").status_code for _ in range(3)} == {404}
 
 
+def test_a_cast_with_the_counters_unreachable_fails_unless_told_to_let_it_through(database_uri, world,
+                                                                                    reset_limiter):
+    """As Flask-Limiter does for every other POST: an error (500), or with RATELIMIT_SWALLOW_ERRORS the cast goes
+    on uncounted (here to the sign-in page: no one is signed in)."""
+    nowhere = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    try:
+        strict = _limited(database_uri, RATELIMIT_STORAGE_URI=nowhere).test_client()
+        with pytest.raises(Exception, match="(?i)connect"):
+            strict.post("/votes/999999/lines/1/cast")
+        lenient = _limited(database_uri, RATELIMIT_STORAGE_URI=nowhere, RATELIMIT_SWALLOW_ERRORS=True).test_client()
+        assert lenient.post("/votes/999999/lines/1/cast").status_code == 302
+    finally:
+        _limited(database_uri)  # the shared limiter back on memory://, for the fixture to reset
+
+
 def test_limits_are_shared_between_processes_through_redis(database_uri, world, reset_limiter):
     """Another process (as another gunicorn worker) on the same Redis counts the same person's POSTs."""
     needs_redis("redis://127.0.0.1:6379/15")
