@@ -80,3 +80,37 @@ def test_a_place_stamp_and_the_person_read_earlier_in_the_request_ask_nothing_ag
         assert store == ["EVALSHA"] and stamp.count(".") == 3  # 4 versions, set where missing
         store.clear()
         assert versions.stamp([1, 2, 3]) == stamp and versions.person_stamp(9) and store == []
+
+
+def test_many_versions_move_in_one_command_and_are_read_as_moved(app, store):
+    """A comment moves the versions of everyone following the thread, published minutes those of a whole estate:
+    one MSET, however many, stored as the cache stores any value (read back through it and through the script)."""
+    people = range(100, 1100)
+    with app.app_context():
+        before = {uid: cache.get(versions.key(f"person:{uid}")) for uid in (100, 1099)}
+        store.clear()
+        versions._move({f"person:{uid}" for uid in people} | {versions.PEOPLE})
+        assert store == ["MSET"]
+        moved = cache.get_many(*(versions.key(f"person:{uid}") for uid in people))
+    assert None not in moved and len(set(moved)) == len(moved)  # each its own new token
+    assert all(before[uid] is None for uid in before)  # (the store was empty: each is new)
+    again, trips = _person_stamp(app, 1099, store)
+    assert again[1] == moved[-1] and trips == ["EVALSHA"]  # the script reads what MSET wrote
+
+
+def test_versions_move_in_a_store_without_mset_too(app):
+    """The tests' in-process cache (and any store but Redis) takes them through the cache's own set_many."""
+    with app.app_context():
+        saved = dict(app.extensions["cache"])
+        cache.init_app(app, config={"CACHE_TYPE": "SimpleCache"})
+        try:
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setitem(app.config, "CACHE_SIGNED_IN_PAGES", True)
+                versions._move({"person:5", "person:6"})
+                first = cache.get_many(versions.key("person:5"), versions.key("person:6"))
+                versions._move({"person:5"})
+                assert None not in first and cache.get(versions.key("person:5")) != first[0]
+                assert cache.get(versions.key("person:6")) == first[1]
+        finally:
+            app.extensions["cache"].clear()
+            app.extensions["cache"].update(saved)
