@@ -75,10 +75,8 @@ def _ceiling_calls(url: str, count: int):
 
 def _scenario_calls(url: str, only: str, count: int, redis_url: str):
     """`count` requests of the first scenario whose name has `only`, and what undoes their writes."""
-    from werkzeug.test import EnvironBuilder
-
-    from bench import checks, sessions, targets
-    from bench.profile import ENVIRON, _headers, wsgi_call
+    from bench import sessions, targets
+    from bench.profile import read_call, write_calls
     from bench.run import bench_app, shared_cache
     from council.extensions import db
 
@@ -91,8 +89,7 @@ def _scenario_calls(url: str, only: str, count: int, redis_url: str):
         with app.app_context():
             requests = sessions.read_requests(read, sessions.mint(app, readers))
             db.session.remove()
-        return [wsgi_call(app, EnvironBuilder(path=requests[i % len(requests)].path, environ_base=ENVIRON,
-                                          headers=_headers(requests[i % len(requests)].cookie)), {200})
+        return [read_call(app, requests[i % len(requests)].path, requests[i % len(requests)].cookie)
                 for i in range(count)], lambda: None
     write = next((w for w in found.writes if only.lower() in w.name.lower()), None)
     if write is None:
@@ -100,23 +97,7 @@ def _scenario_calls(url: str, only: str, count: int, redis_url: str):
     voters = write.voters[:count]
     if len(voters) < count:
         raise SystemExit(f"{write.name}: only {len(voters)} voters left (seed again: BENCH_RESEED=1 make bench)")
-    with app.app_context():
-        minted = sessions.mint(app, [user for _line, user in voters])
-        db.session.rollback()
-        before = checks.snapshot(db.session, write.kind, write.target_id)
-        db.session.remove()
-    sent = {user if write.kind == "comment" else line for line, user in voters}
-
-    def undo():
-        with app.app_context():
-            db.session.rollback()
-            checks.undo(db.session, before, sent)
-            db.session.remove()
-
-    form = {"Content-Type": "application/x-www-form-urlencoded"}
-    return [wsgi_call(app, EnvironBuilder(path=r.path, method="POST", data=r.body, environ_base=ENVIRON,
-                                      headers=_headers(r.cookie, **form)), {200, 302, 303})
-            for r in sessions.write_requests(write, voters, minted, "instructions")], undo
+    return write_calls(app, write, voters, "instructions")
 
 
 def answer(url: str, only: str, ceiling: bool, measured: int, prepared: int, redis_url: str) -> None:

@@ -77,6 +77,35 @@ def wsgi_call(app, built: EnvironBuilder, expected: set[int]):
     return call
 
 
+def read_call(app, path: str, cookie: str):
+    """A page read by a signed-in virtual user, as wrk sends it."""
+    return wsgi_call(app, EnvironBuilder(path=path, headers=_headers(cookie), environ_base=ENVIRON), {200})
+
+
+def write_calls(app, write, voters, label: str):
+    """One POST of `write` per voter (each with a session of their own), and what undoes them afterwards as the
+    harness does (bench/checks.py)."""
+    from council.extensions import db
+
+    with app.app_context():
+        minted = sessions.mint(app, [user for _line, user in voters])
+        db.session.rollback()
+        before = checks.snapshot(db.session, write.kind, write.target_id)
+        db.session.remove()
+    sent = {user if write.kind == "comment" else line for line, user in voters}
+
+    def undo():
+        with app.app_context():
+            db.session.rollback()
+            checks.undo(db.session, before, sent)
+            db.session.remove()
+
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    return [wsgi_call(app, EnvironBuilder(path=r.path, method="POST", data=r.body, environ_base=ENVIRON,
+                                          headers=_headers(r.cookie, **form)), {200, 302, 303})
+            for r in sessions.write_requests(write, voters, minted, label)], undo
+
+
 def measure(app, statements: Statements, name: str, calls, profile: bool) -> dict:
     """Run `calls` (each a callable making one request), after three warm-up calls, and report."""
     for call in calls[:3]:
@@ -129,38 +158,19 @@ def main(argv: list[str] | None = None) -> int:
         cookies = sessions.mint(app, readers)
         db.session.remove()
 
-    def get(path, cookie):
-        return wsgi_call(app, EnvironBuilder(path=path, headers=_headers(cookie), environ_base=ENVIRON), {200})
-
     wanted = [r for r in found.reads if opts.only.lower() in r.name.lower()]
     for read in wanted:
         requests = sessions.read_requests(read, cookies)
-        calls = [get(requests[i % len(requests)].path, requests[i % len(requests)].cookie)
+        calls = [read_call(app, requests[i % len(requests)].path, requests[i % len(requests)].cookie)
                  for i in range(opts.requests + 3)]
         measure(app, statements, read.name, calls, opts.profile)
 
     for write in (w for w in found.writes if opts.only.lower() in w.name.lower()):
-        voters = write.voters[:opts.requests + 3]
-        with app.app_context():
-            minted = sessions.mint(app, [user for _line, user in voters])
-            db.session.rollback()
-            before = checks.snapshot(db.session, write.kind, write.target_id)
-            db.session.remove()
-        requests = sessions.write_requests(write, voters, minted, "profile")
-        sent = {user if write.kind == "comment" else line for line, user in voters}
-
-        def post(request):
-            return wsgi_call(app, EnvironBuilder(path=request.path, method="POST", data=request.body, headers=_headers(
-                request.cookie, **{"Content-Type": "application/x-www-form-urlencoded"}), environ_base=ENVIRON),
-                {200, 302, 303})
-
+        calls, undo = write_calls(app, write, write.voters[:opts.requests + 3], "profile")
         try:
-            measure(app, statements, write.name, [post(r) for r in requests], opts.profile)
+            measure(app, statements, write.name, calls, opts.profile)
         finally:
-            with app.app_context():
-                db.session.rollback()
-                checks.undo(db.session, before, sent)
-                db.session.remove()
+            undo()
     return 0
 
 

@@ -110,15 +110,14 @@ def _fetch(keys: list[str], fresh: dict[str, str] | None) -> list:
     a plain MGET); with another store (the tests' in-process one), a read, then a write of what was missing."""
     if not fresh:
         return list(cache.get_many(*keys))
-    backend = cache.cache
-    client = getattr(backend, "_write_client", None)
-    if client is None or not hasattr(client, "register_script"):
+    redis = _redis()
+    if redis is None:
         values = list(cache.get_many(*keys))
         missing = {k: fresh[k] for k, value in zip(keys, values, strict=True) if value is None and k in fresh}
         if missing:
             cache.set_many(missing, timeout=0)
         return [missing.get(k, value) for k, value in zip(keys, values, strict=True)]
-    prefix, serializer = backend._get_prefix(), backend.serializer  # cachelib's RedisCache, as its set_many
+    client, prefix, serializer = redis
     ordered = [*fresh, *(k for k in keys if k not in fresh)]  # the script sets the first len(ARGV) keys
     found = dict(zip(ordered, _script(client)(keys=[prefix + k for k in ordered],
                                               args=[serializer.dumps(fresh[k]) for k in fresh]), strict=True))
@@ -129,13 +128,22 @@ def _set_all(tokens: dict[str, str]) -> None:
     """Set these versions, with no expiry. With Redis, one MSET, whatever their number: a comment moves the
     versions of everyone following the thread, minutes published those of everyone in the estate (thousands), and
     cachelib's set_many pipelines one SET per key, each built in Python."""
-    backend = cache.cache
-    client = getattr(backend, "_write_client", None)
-    if client is None or not hasattr(client, "mset"):
+    redis = _redis()
+    if redis is None:
         cache.set_many(tokens, timeout=0)
         return
-    prefix, serializer = backend._get_prefix(), backend.serializer  # as cachelib's RedisCache stores them
+    client, prefix, serializer = redis
     client.mset({prefix + k: serializer.dumps(v) for k, v in tokens.items()})
+
+
+def _redis():
+    """(client, key prefix, serializer) of the cache's Redis, to send it one command where cachelib would send
+    several, keys and values stored as cachelib's RedisCache stores them; None with another store."""
+    backend = cache.cache
+    client = getattr(backend, "_write_client", None)
+    if client is None or not hasattr(client, "register_script"):
+        return None
+    return client, backend._get_prefix(), backend.serializer
 
 
 # KEYS: the versions to read; ARGV: the tokens to set the first #ARGV of them to where they are missing.
