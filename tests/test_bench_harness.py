@@ -152,6 +152,28 @@ def test_without_a_ceiling_nothing_is_met():
     assert [(r.ratio, r.met) for r in rows] == [(None, False), (None, False)]
 
 
+def test_each_ceiling_keeps_its_faster_run_so_a_slow_minute_never_flatters_a_ratio():
+    before = [_row(CEILING_PAGE, "ceiling", 200.0), _row(CEILING_INSERT, "ceiling", 100.0)]
+    after = [_row(CEILING_PAGE, "ceiling", 190.0), _row(CEILING_INSERT, "ceiling", 60.0)]  # a slow minute
+    app = [_row("estate home", "resident", 100.0, p95=20.0), _row("secret election ballot", "write", 54.0,
+                                                                     kind="secret")]
+    rows = report.judge(report.fastest_ceilings(before + app + after))
+    assert [r.name for r in rows] == ["estate home", "secret election ballot", CEILING_PAGE, CEILING_INSERT]
+    by_name = {r.name: r for r in rows}
+    assert by_name[CEILING_INSERT].rate == 100.0 and by_name[CEILING_INSERT].detail["runs"] == [100.0, 60.0]
+    assert by_name["secret election ballot"].ratio == 0.54 and by_name["secret election ballot"].met is True
+    assert by_name["estate home"].ratio == 0.5 and by_name["estate home"].met is True  # exactly half
+    slower = report.judge(report.fastest_ceilings(before + [_row("secret election ballot", "write", 49.0,
+                                                                  kind="secret")] + after))
+    assert slower[0].ratio == 0.49 and slower[0].met is False  # 49/60 would have passed
+    # 200 and 190 are 5% apart: the machine held; 100 and 60 are 40% apart: flagged under the table.
+    assert report.drifted(rows) == {CEILING_INSERT: [100.0, 60.0]}
+    text = report.table(rows, [100.0])
+    assert "! ceiling: bare INSERT ran at 100 and 60 req/s" in text and "ceiling: bare page ran" not in text
+    one = report.fastest_ceilings([_row(CEILING_INSERT, "ceiling", 80.0)])  # a single run: kept as it is
+    assert one[0].rate == 80.0 and one[0].detail["runs"] == [80.0] and report.drifted(one) == {}
+
+
 def test_the_table_and_the_results_file(tmp_path):
     rows = report.judge([_row("estate home", "resident", 120.0, p95=80.0),
                          _row("add a comment", "write", 30.0, kind="comment", check=["1 duplicates"]),
