@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -127,6 +128,9 @@ def main(argv: list[str] | None = None) -> int:
     if opts.answer:
         answer(opts.url, opts.only, opts.ceiling, opts.measured, prepared, opts.redis)
         return 0
+    if shutil.which("valgrind") is None:
+        print("instructions.py needs valgrind: apt-get install valgrind (Debian)", file=sys.stderr)
+        return 2
     common = ["--url", opts.url, "--only", opts.only, "--requests", str(opts.requests), "--redis", opts.redis,
               *(["--ceiling"] if opts.ceiling else [])]
     print(f"counting {'the bare INSERT' if opts.ceiling else opts.only!r} under callgrind: "
