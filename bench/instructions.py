@@ -3,11 +3,13 @@
 `make bench` gives requests per second and the workers' CPU per request; on a small shared machine the same code
 moves by a third between runs. This counts the machine instructions the app runs to answer one request of a
 scenario, with valgrind's callgrind, which counts instructions rather than time: the same code gives the same count
-to a few parts in ten thousand, whatever else the machine is doing. The requests are answered in process
-(`app.wsgi_app` with environs built beforehand, as bench/profile.py does), so gunicorn's share is left out; the
-database and Redis run outside and are not counted (Redis is the app's shared cache, as under `make bench`). Two
-runs under callgrind, one answering `--requests` requests and one answering none (each after the same warm-up), and
-the difference divided by `--requests`: what starting the app costs cancels out.
+to a few parts in ten thousand in consecutive runs, whatever else the machine is doing (between series begun in
+different states of Redis and the database, by a few per cent: compare runs of one series).
+The requests are answered in process (`app.wsgi_app` with environs built beforehand, as bench/profile.py does),
+so gunicorn's share is left out; the database and Redis run outside and are not counted (Redis is the app's shared
+cache, as under `make bench`). Two runs under callgrind, one answering `--requests` requests and one answering
+none (each after the same warm-up), and the difference divided by `--requests`: what starting the app costs cancels
+out.
 
     .venv/bin/python bench/instructions.py --only "election ballot"            # PostgreSQL's council_bench
     .venv/bin/python bench/instructions.py --only "estate home" --requests 200
