@@ -79,7 +79,7 @@ def _ceiling_calls(url: str, count: int):
 def _scenario_calls(url: str, only: str, count: int, redis_url: str):
     """`count` requests of the first scenario whose name has `only`, and what undoes their writes."""
     from bench import sessions, targets
-    from bench.profile import read_call, write_calls
+    from bench.profile import read_calls, write_calls
     from bench.run import bench_app, shared_cache
     from council.extensions import db
 
@@ -92,8 +92,7 @@ def _scenario_calls(url: str, only: str, count: int, redis_url: str):
         with app.app_context():
             requests = sessions.read_requests(read, sessions.mint(app, readers))
             db.session.remove()
-        return [read_call(app, requests[i % len(requests)].path, requests[i % len(requests)].cookie)
-                for i in range(count)], lambda: None
+        return read_calls(app, requests, count), lambda: None
     write = next((w for w in found.writes if only.lower() in w.name.lower()), None)
     if write is None:
         raise SystemExit(f"no scenario named like {only!r}")

@@ -77,9 +77,10 @@ def wsgi_call(app, built: EnvironBuilder, expected: set[int]):
     return call
 
 
-def read_call(app, path: str, cookie: str):
-    """A page read by a signed-in virtual user, as wrk sends it."""
-    return wsgi_call(app, EnvironBuilder(path=path, headers=_headers(cookie), environ_base=ENVIRON), {200})
+def read_calls(app, requests, count: int):
+    """`count` page reads by the signed-in virtual users of `requests` in turn, as wrk sends them."""
+    return [wsgi_call(app, EnvironBuilder(path=r.path, headers=_headers(r.cookie), environ_base=ENVIRON), {200})
+            for r in (requests[i % len(requests)] for i in range(count))]
 
 
 def write_calls(app, write, voters, label: str):
@@ -161,9 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     wanted = [r for r in found.reads if opts.only.lower() in r.name.lower()]
     for read in wanted:
         requests = sessions.read_requests(read, cookies)
-        calls = [read_call(app, requests[i % len(requests)].path, requests[i % len(requests)].cookie)
-                 for i in range(opts.requests + 3)]
-        measure(app, statements, read.name, calls, opts.profile)
+        measure(app, statements, read.name, read_calls(app, requests, opts.requests + 3), opts.profile)
 
     for write in (w for w in found.writes if opts.only.lower() in w.name.lower()):
         calls, undo = write_calls(app, write, write.voters[:opts.requests + 3], "profile")
